@@ -1,0 +1,165 @@
+// The shared vocabulary of eviction-guard. Every module speaks these types; only admission/
+// knows the AdmissionReview wire format and only cluster/ knows raw Kubernetes objects.
+
+/** Who asked for the eviction, from the AdmissionReview's userInfo. */
+export interface Requester {
+  username: string;
+  uid?: string;
+  groups: string[];
+}
+
+/** One decoded `CREATE pods/eviction` admission request. */
+export interface EvictionAttempt {
+  /** AdmissionReview request uid, echoed in the response. */
+  uid: string;
+  /** Pod namespace and name, from request.namespace / request.name (never object.metadata). */
+  namespace: string;
+  podName: string;
+  /** apiVersion of the Eviction body: policy/v1 or policy/v1beta1. */
+  evictionVersion: 'policy/v1' | 'policy/v1beta1';
+  requester: Requester;
+  /** request.dryRun, or deleteOptions.dryRun containing "All". */
+  dryRun: boolean;
+  /** deleteOptions.gracePeriodSeconds, when the client sent it. */
+  gracePeriodSeconds?: number;
+}
+
+/** The controller that owns a pod (its controllerRef). */
+export interface OwnerRef {
+  kind: string;
+  name: string;
+  uid?: string;
+}
+
+/**
+ * A pod trimmed to what decisions need. The cache holds only these, never full pod objects,
+ * so memory stays flat as pods grow fatter (design.md, "Cluster state and scale").
+ */
+export interface PodFacts {
+  namespace: string;
+  name: string;
+  uid: string;
+  resourceVersion?: string;
+  labels: Readonly<Record<string, string>>;
+  /** status.phase: Running, Pending, Succeeded, Failed or Unknown ('' if unset). */
+  phase: string;
+  /** The Ready condition is True (podutil.IsPodReady). */
+  ready: boolean;
+  /** metadata.deletionTimestamp is set. */
+  deleting: boolean;
+  nodeName?: string;
+  owner?: OwnerRef;
+  /** Pod has at least one emptyDir volume (kubectl drain's localStorageFilter). */
+  hasEmptyDir: boolean;
+  /** Annotations eviction-guard reads (mirror-pod marker, evictionguard.io/*); others are dropped. */
+  annotations: Readonly<Record<string, string>>;
+}
+
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: string;
+  values?: string[];
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
+export interface PdbCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+
+export interface PdbStatus {
+  observedGeneration?: number;
+  disruptionsAllowed: number;
+  currentHealthy: number;
+  desiredHealthy: number;
+  expectedPods: number;
+  /** Pod names the API server recorded as evicted but not yet seen deleting. */
+  disruptedPods: Readonly<Record<string, string>>;
+  conditions: readonly PdbCondition[];
+}
+
+/** A PodDisruptionBudget as read through policy/v1. */
+export interface PdbFacts {
+  namespace: string;
+  name: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  /** spec.selector; null when absent (a nil selector matches nothing). */
+  selector: LabelSelector | null;
+  minAvailable?: number | string;
+  maxUnavailable?: number | string;
+  unhealthyPodEvictionPolicy?: string;
+  status: PdbStatus;
+}
+
+/** Where the facts behind a decision came from. */
+export type FactSource = 'cache' | 'live' | 'snapshot';
+
+/** Everything decide() needs to know about the cluster for one attempt. */
+export interface EvictionFacts {
+  /** The pod, or undefined when it does not exist (the API server will answer 404). */
+  pod: PodFacts | undefined;
+  /** Every PDB in the pod's namespace (the API server lists them all, then filters). */
+  pdbs: readonly PdbFacts[];
+  /** Pods of the namespace, for explanations (which selected pods are not Ready). Called only when explaining. */
+  podsInNamespace: () => readonly PodFacts[];
+  source: FactSource;
+}
+
+export type Action = 'deny' | 'warn' | 'audit';
+
+/** A metav1.StatusCause. */
+export interface StatusCause {
+  type?: string;
+  message?: string;
+  field?: string;
+}
+
+/**
+ * One thing a check found. `check` is a stable id (pdb/overlap, pdb/budget, pdb/stale,
+ * policy/<name>/<rule>): it shows up in logs, metrics and messages.
+ */
+export interface Finding {
+  check: string;
+  action: Action;
+  /** HTTP code when this finding denies: 429, 403 or 500. */
+  code?: number;
+  /** metav1.StatusReason; empty for the overlapping-PDB 500, as upstream. */
+  reason?: string;
+  /** Exact upstream top-level message, for mirror findings that deny. */
+  upstreamMessage?: string;
+  /** One human line explaining the finding, naming objects as namespace/name. */
+  message: string;
+  /** What to do about it. */
+  hint?: string;
+  /** A warning of at most 120 characters for response.warnings. */
+  warning?: string;
+  causes?: StatusCause[];
+  retryAfterSeconds?: number;
+  /** PDBs involved, as namespace/name. */
+  pdbs?: string[];
+}
+
+/** What the webhook answers, before wire encoding. */
+export interface Verdict {
+  allowed: boolean;
+  /** Present when denied: the metav1.Status to return. */
+  status?: {
+    code: number;
+    reason?: string;
+    message: string;
+    details?: { retryAfterSeconds?: number; causes?: StatusCause[] };
+  };
+  warnings: string[];
+  auditAnnotations: Record<string, string>;
+  findings: Finding[];
+  /** PDBs involved, as namespace/name. */
+  pdbs: string[];
+}

@@ -1,0 +1,117 @@
+import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { decodeAdmissionReview } from '../admission/decode';
+import { allowResponse, encodeAdmissionResponse } from '../admission/encode';
+import type { EvictionAttempt, Verdict } from '../domain';
+
+export interface AppDeps {
+  handleEviction(attempt: EvictionAttempt): Promise<Verdict>;
+  /** Called with a description of each allowed request that was not a pods/eviction CREATE. */
+  onNotEviction?(description: string): void;
+  isReady(): boolean;
+  /** Shown by /readyz, ready or not. */
+  readyDetails(): unknown;
+  logger: Logger;
+}
+
+/** The API server's own request body limit (MaxRequestBodyBytes); an Eviction review is a few KB. */
+const BODY_LIMIT_BYTES = 3 * 1024 * 1024;
+
+const FAIL_OPEN_WARNING = 'eviction-guard could not evaluate this eviction and allowed it; the API server still checks PDBs';
+
+/** The webhook's HTTP surface. TLS lives in https.ts; there is no plaintext listener. */
+export function createApp(deps: AppDeps): Express {
+  const { logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+
+  // Any content type: the body is an AdmissionReview whatever a client labels it. Not strict, so
+  // that `"x"` or `42` reach the decoder and get a message about the shape, not about JSON syntax.
+  const jsonBody = express.json({ type: () => true, strict: false, limit: BODY_LIMIT_BYTES });
+
+  app.post('/validate', jsonBody, async (req: Request, res: Response) => {
+    const review = decodeAdmissionReview(req.body);
+    switch (review.outcome) {
+      case 'rejected':
+        logger.warn({ error: review.message }, 'rejected a /validate request');
+        res.status(review.httpStatus).json({ error: review.message });
+        return;
+      case 'not-eviction':
+        logger.warn(
+          { uid: review.uid, request: review.description },
+          'allowed a request that is not a pods/eviction CREATE: check the webhook configuration rules',
+        );
+        deps.onNotEviction?.(review.description);
+        res.json(allowResponse(review.version, review.uid));
+        return;
+      case 'eviction': {
+        const { attempt } = review;
+        let verdict: Verdict;
+        try {
+          verdict = await deps.handleEviction(attempt);
+        } catch (error) {
+          // Fail open: the API server still enforces the budget after the webhook (eviction-semantics.md §10.3).
+          logger.error({ err: error, uid: attempt.uid, pod: `${attempt.namespace}/${attempt.podName}` }, 'eviction handler failed: allowing');
+          res.json(allowResponse(review.version, attempt.uid, FAIL_OPEN_WARNING));
+          return;
+        }
+        res.json(encodeAdmissionResponse(review.version, attempt.uid, verdict));
+        return;
+      }
+    }
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok');
+  });
+
+  app.get('/readyz', (_req, res) => {
+    res.status(deps.isReady() ? 200 : 503).json(deps.readyDetails());
+  });
+
+  app.use((req, res) => {
+    res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
+  });
+
+  app.use(errorHandler(logger));
+  return app;
+}
+
+interface HttpError {
+  status: number;
+  type?: string;
+  message: string;
+}
+
+/** body-parser errors carry a 4xx status that is safe to show; anything else is ours and stays in the log. */
+function isClientError(error: unknown): error is HttpError {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
+function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    if (!isClientError(error)) {
+      logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
+      res.status(500).json({ error: 'internal error; see the webhook log' });
+      return;
+    }
+    logger.warn({ status: error.status, type: error.type, path: req.path }, `rejected a request: ${error.message}`);
+    res.status(error.status).json({ error: clientErrorMessage(error) });
+  };
+}
+
+function clientErrorMessage(error: HttpError): string {
+  switch (error.type) {
+    case 'entity.parse.failed':
+      return `malformed JSON body: ${error.message}`;
+    case 'entity.too.large':
+      return `request body exceeds the ${BODY_LIMIT_BYTES / (1024 * 1024)} MiB limit`;
+    default:
+      return error.message;
+  }
+}

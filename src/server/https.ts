@@ -1,0 +1,80 @@
+import https from 'node:https';
+import type { RequestListener, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface HttpsServerOptions {
+  app: RequestListener;
+  /** 0 picks a free port; the handle reports the bound one. */
+  port: number;
+  host?: string;
+  /** PEM serving certificate (chain) and private key. */
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
+export interface HttpsServerHandle {
+  port: number;
+  /** The listening server, e.g. for server.setSecureContext() when the serving pair rotates. */
+  server: https.Server;
+  /**
+   * Stops accepting connections, lets in-flight requests finish, closes keep-alive connections as
+   * they go idle, and destroys whatever is still open after graceMs. Resolves once all are closed.
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+// The API server gives up on a webhook call after timeoutSeconds (at most 30), so nobody waits for
+// a request still incomplete by then; slow senders are cut off instead of holding sockets.
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+// Longer than the API server's idle timeout for webhook connections (Go's 90 s IdleConnTimeout,
+// set by apimachinery's SetTransportDefaults), so the client closes idle connections first and a
+// POST never races the server closing the connection under it.
+const KEEP_ALIVE_TIMEOUT_MS = 95_000;
+
+export function startHttpsServer(options: HttpsServerOptions): Promise<HttpsServerHandle> {
+  const server = https.createServer({
+    cert: options.cert,
+    key: options.key,
+    minVersion: 'TLSv1.2',
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+  });
+
+  // Registered before the app, so a response is tracked before the app can finish it.
+  const inFlight = new Set<ServerResponse>();
+  let closing: Promise<void> | undefined;
+  server.on('request', (_req, res: ServerResponse) => {
+    inFlight.add(res);
+    if (closing) res.shouldKeepAlive = false;
+    res.on('close', () => {
+      inFlight.delete(res);
+      // A response whose headers went out before close() began still left its connection keep-alive.
+      if (closing) server.closeIdleConnections();
+    });
+  });
+  server.on('request', options.app);
+
+  const close = (graceMs: number): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      const forceTimer = setTimeout(() => server.closeAllConnections(), graceMs);
+      // Stops listening and (Node >= 19) closes idle keep-alive connections; calls back once all are closed.
+      server.close(() => {
+        clearTimeout(forceTimer);
+        resolve();
+      });
+      // Answers not yet sent say "Connection: close", so their connections end with them.
+      for (const res of inFlight) res.shouldKeepAlive = false;
+    });
+    return closing;
+  };
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve({ port: (server.address() as AddressInfo).port, server, close });
+    });
+  });
+}

@@ -1,5 +1,13 @@
 import type { EvictionFacts, FactSource } from '../domain';
 
+/** The logging a cluster source needs; a pino logger fits. */
+export interface ClusterLogger {
+  debug(details: object, message: string): void;
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
 /** Sync state of one watched resource, shown in /readyz details and logs. */
 export interface ResourceSyncState {
   resource: string;

@@ -1,0 +1,425 @@
+// A fake kube-apiserver for tests and benchmarks. It speaks the real list/watch protocol for pods
+// and policy/v1 PodDisruptionBudgets over HTTPS: paged lists (limit/continue) at a consistent
+// resourceVersion, watches that replay history after a resourceVersion and then stream changes as
+// chunked JSON lines, BOOKMARK events, 410 Expired after compaction, and Status errors.
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import path from 'node:path';
+import { makeTestCertificate, type TestCertificate } from './helpers/tls';
+
+type Resource = 'pods' | 'poddisruptionbudgets';
+
+interface ResourceType {
+  resource: Resource;
+  kind: string;
+  apiVersion: string;
+  listKind: string;
+  /** Singular name used in NotFound messages (`pods "x" not found`). */
+  qualifiedName: string;
+}
+
+const RESOURCE_TYPES: Record<string, ResourceType> = {
+  Pod: { resource: 'pods', kind: 'Pod', apiVersion: 'v1', listKind: 'PodList', qualifiedName: 'pods' },
+  PodDisruptionBudget: {
+    resource: 'poddisruptionbudgets',
+    kind: 'PodDisruptionBudget',
+    apiVersion: 'policy/v1',
+    listKind: 'PodDisruptionBudgetList',
+    qualifiedName: 'poddisruptionbudgets.policy',
+  },
+};
+
+const ROUTES: { pattern: RegExp; type: ResourceType }[] = [
+  { pattern: /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?pods(?:\/([^/]+))?$/, type: RESOURCE_TYPES.Pod },
+  {
+    pattern: /^\/apis\/policy\/v1\/(?:namespaces\/([^/]+)\/)?poddisruptionbudgets(?:\/([^/]+))?$/,
+    type: RESOURCE_TYPES.PodDisruptionBudget,
+  },
+];
+
+/** A stored object, serialized once without kind/apiVersion as list items are. */
+interface StoredObject {
+  uid: string;
+  generation?: number;
+  json: string;
+}
+
+interface StoredEvent {
+  resourceVersion: number;
+  resource: Resource;
+  namespace: string;
+  line: string;
+}
+
+interface Watcher {
+  resource: Resource;
+  namespace?: string;
+  response: ServerResponse;
+  bookmarks: boolean;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  watch: boolean;
+}
+
+export interface KubeObject {
+  kind: string;
+  apiVersion?: string;
+  metadata: { name: string; namespace?: string; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+interface ContinueToken {
+  resourceVersion: number;
+  after: string;
+}
+
+function statusBody(code: number, reason: string, message: string, details?: object): string {
+  return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, details, code });
+}
+
+/** Adds kind and apiVersion to a stored object, as GET and watch events carry them. */
+function withKind(type: ResourceType, json: string): string {
+  return `{"kind":"${type.kind}","apiVersion":"${type.apiVersion}",${json.slice(1)}`;
+}
+
+function lowerBound(sorted: readonly string[], key: string): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sorted[mid] < key) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/** One certificate per process: making an RSA key takes tens of milliseconds, and tests start many fakes. */
+let servingCertificate: TestCertificate | undefined;
+
+export class FakeApiServer {
+  /** Every request received, in order. */
+  readonly requests: RecordedRequest[] = [];
+  /** Delay before each page of a list across all namespaces (a reflector's list), to widen a relist's window in tests. */
+  listPageDelayMs = 0;
+
+  private resourceVersionCounter = 1;
+  /** History at or below this resourceVersion is forgotten: watches from older versions get 410. */
+  private compactedRevision = 0;
+  private readonly objects = new Map<Resource, Map<string, StoredObject>>([
+    ['pods', new Map()],
+    ['poddisruptionbudgets', new Map()],
+  ]);
+  private readonly sortedKeys = new Map<Resource, string[]>();
+  private history: StoredEvent[] = [];
+  private readonly watchers = new Set<Watcher>();
+  private readonly sockets = new Set<Socket>();
+  private down = false;
+  private stalled = false;
+
+  private constructor(
+    private readonly server: https.Server,
+    readonly url: string,
+    /** PEM certificate of the server; self-signed, so it is the CA to trust. */
+    readonly ca: string,
+    readonly token: string,
+  ) {}
+
+  static async start(token = 'fake-token'): Promise<FakeApiServer> {
+    servingCertificate ??= makeTestCertificate();
+    const { cert, key } = servingCertificate;
+    const server = https.createServer({ cert, key });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const fake = new FakeApiServer(server, `https://127.0.0.1:${port}`, cert, token);
+    server.on('connection', (socket: Socket) => fake.accept(socket));
+    server.on('request', (request: IncomingMessage, response: ServerResponse) => fake.handle(request, response));
+    return fake;
+  }
+
+  get resourceVersion(): string {
+    return String(this.resourceVersionCounter);
+  }
+
+  /** Create or replace an object (kind Pod or PodDisruptionBudget); returns its new resourceVersion. */
+  upsert(object: KubeObject): string {
+    const { type, namespace, stored, existed } = this.store(object);
+    const line = `{"type":"${existed ? 'MODIFIED' : 'ADDED'}","object":${withKind(type, stored.json)}}`;
+    this.publish({ resourceVersion: this.resourceVersionCounter, resource: type.resource, namespace, line });
+    return this.resourceVersion;
+  }
+
+  /** Delete an object; the DELETED event carries the deletion's resourceVersion, as the real server does. */
+  remove(kind: string, namespace: string, name: string): boolean {
+    const type = this.typeOf(kind);
+    const objects = this.objects.get(type.resource)!;
+    const key = `${namespace}/${name}`;
+    const stored = objects.get(key);
+    if (stored === undefined) return false;
+    objects.delete(key);
+    this.sortedKeys.delete(type.resource);
+    const object = JSON.parse(stored.json) as KubeObject;
+    object.metadata.resourceVersion = String(++this.resourceVersionCounter);
+    const line = `{"type":"DELETED","object":${withKind(type, JSON.stringify(object))}}`;
+    this.publish({ resourceVersion: this.resourceVersionCounter, resource: type.resource, namespace, line });
+    return true;
+  }
+
+  /**
+   * Load many objects at once without recording watch history (as after an etcd compaction), fast
+   * enough for 100k pods. Watches must start from a list taken after the load.
+   */
+  bulkLoad(objects: Iterable<KubeObject>): void {
+    for (const object of objects) this.store(object);
+    this.compactedRevision = this.resourceVersionCounter;
+    this.history = [];
+  }
+
+  count(kind: string): number {
+    return this.objects.get(this.typeOf(kind).resource)!.size;
+  }
+
+  /** Watches currently streaming, optionally of one resource ('pods', 'poddisruptionbudgets'). */
+  activeWatches(resource?: Resource): number {
+    return [...this.watchers].filter((watcher) => resource === undefined || watcher.resource === resource).length;
+  }
+
+  /** Cut every watch connection abruptly: no final chunk, no TLS close_notify. */
+  dropWatches(): void {
+    for (const watcher of this.watchers) watcher.response.socket?.destroy();
+    this.watchers.clear();
+  }
+
+  /** Forget all history, so a watch resuming from an older resourceVersion gets 410 Expired. */
+  compact(): void {
+    this.compactedRevision = this.resourceVersionCounter;
+    this.history = [];
+  }
+
+  /** Send a BOOKMARK at the current resourceVersion to every watch that asked for bookmarks. */
+  sendBookmarks(): void {
+    for (const watcher of this.watchers) {
+      if (!watcher.bookmarks) continue;
+      const type = watcher.resource === 'pods' ? RESOURCE_TYPES.Pod : RESOURCE_TYPES.PodDisruptionBudget;
+      const object = { kind: type.kind, apiVersion: type.apiVersion, metadata: { resourceVersion: this.resourceVersion } };
+      watcher.response.write(`${JSON.stringify({ type: 'BOOKMARK', object })}\n`);
+    }
+  }
+
+  /** While down, every connection is reset at once and open connections are cut. */
+  setDown(down: boolean): void {
+    this.down = down;
+    if (down) {
+      for (const socket of this.sockets) socket.destroy();
+      this.watchers.clear();
+    }
+  }
+
+  /** While stalled, requests are accepted and never answered, so only client timeouts end them. */
+  setStalled(stalled: boolean): void {
+    this.stalled = stalled;
+  }
+
+  /** Write a kubeconfig that trusts this server's certificate and authenticates with its token. */
+  writeKubeconfig(dir: string): string {
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'kubeconfig');
+    const config = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'fake', cluster: { server: this.url, 'certificate-authority-data': Buffer.from(this.ca).toString('base64') } }],
+      users: [{ name: 'fake-user', user: { token: this.token } }],
+      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake-user' } }],
+      'current-context': 'fake',
+    };
+    writeFileSync(file, JSON.stringify(config, null, 2));
+    return file;
+  }
+
+  async close(): Promise<void> {
+    this.watchers.clear();
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(socket: Socket): void {
+    if (this.down) {
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+  }
+
+  private typeOf(kind: string): ResourceType {
+    const type = RESOURCE_TYPES[kind];
+    if (type === undefined) throw new Error(`fake API server: unsupported kind "${kind}"`);
+    return type;
+  }
+
+  private store(object: KubeObject): { type: ResourceType; namespace: string; stored: StoredObject; existed: boolean } {
+    const type = this.typeOf(object.kind);
+    const objects = this.objects.get(type.resource)!;
+    const namespace = object.metadata.namespace ?? 'default';
+    const key = `${namespace}/${object.metadata.name}`;
+    const previous = objects.get(key);
+    const uid = (object.metadata.uid as string | undefined) ?? previous?.uid ?? randomUUID();
+    const generation =
+      type.resource === 'poddisruptionbudgets' ? ((object.metadata.generation as number | undefined) ?? previous?.generation ?? 1) : undefined;
+    const metadata = {
+      ...object.metadata,
+      namespace,
+      uid,
+      resourceVersion: String(++this.resourceVersionCounter),
+      creationTimestamp: object.metadata.creationTimestamp ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      ...(generation === undefined ? {} : { generation }),
+    };
+    const { kind, apiVersion, ...rest } = object;
+    const stored: StoredObject = { uid, generation, json: JSON.stringify({ ...rest, metadata }) };
+    objects.set(key, stored);
+    if (previous === undefined) this.sortedKeys.delete(type.resource);
+    return { type, namespace, stored, existed: previous !== undefined };
+  }
+
+  private publish(event: StoredEvent): void {
+    this.history.push(event);
+    for (const watcher of this.watchers) {
+      if (this.watches(watcher, event)) watcher.response.write(`${event.line}\n`);
+    }
+  }
+
+  private watches(watcher: Watcher, event: StoredEvent): boolean {
+    return watcher.resource === event.resource && (watcher.namespace === undefined || watcher.namespace === event.namespace);
+  }
+
+  private keysOf(resource: Resource): string[] {
+    let keys = this.sortedKeys.get(resource);
+    if (keys === undefined) {
+      keys = [...this.objects.get(resource)!.keys()].sort();
+      this.sortedKeys.set(resource, keys);
+    }
+    return keys;
+  }
+
+  private handle(request: IncomingMessage, response: ServerResponse): void {
+    const url = new URL(request.url ?? '/', this.url);
+    const query = Object.fromEntries(url.searchParams);
+    const watch = query.watch === 'true' || query.watch === '1';
+    this.requests.push({ method: request.method ?? 'GET', path: url.pathname, query, watch });
+    if (this.stalled) return;
+
+    const send = (code: number, body: string) => {
+      response.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      response.end(body);
+    };
+    if (request.headers.authorization !== `Bearer ${this.token}`) {
+      send(401, statusBody(401, 'Unauthorized', 'Unauthorized'));
+      return;
+    }
+    if (request.method !== 'GET') {
+      send(405, statusBody(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
+      return;
+    }
+    for (const { pattern, type } of ROUTES) {
+      const match = pattern.exec(url.pathname);
+      if (match === null) continue;
+      const namespace = match[1] === undefined ? undefined : decodeURIComponent(match[1]);
+      const name = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
+      if (name !== undefined && namespace !== undefined) this.get(type, namespace, name, send);
+      else if (name !== undefined) send(404, statusBody(404, 'NotFound', 'the server could not find the requested resource'));
+      else if (watch) this.watch(type, namespace, query, response);
+      else this.list(type, namespace, query, send);
+      return;
+    }
+    send(404, statusBody(404, 'NotFound', 'the server could not find the requested resource'));
+  }
+
+  private get(type: ResourceType, namespace: string, name: string, send: (code: number, body: string) => void): void {
+    const stored = this.objects.get(type.resource)!.get(`${namespace}/${name}`);
+    if (stored === undefined) {
+      send(404, statusBody(404, 'NotFound', `${type.qualifiedName} "${name}" not found`, { name, kind: type.resource }));
+      return;
+    }
+    send(200, withKind(type, stored.json));
+  }
+
+  private list(type: ResourceType, namespace: string | undefined, query: Record<string, string>, send: (code: number, body: string) => void): void {
+    let listRevision = this.resourceVersionCounter;
+    let after: string | undefined;
+    if (query.continue) {
+      let token: ContinueToken;
+      try {
+        token = JSON.parse(Buffer.from(query.continue, 'base64url').toString('utf8')) as ContinueToken;
+      } catch {
+        send(400, statusBody(400, 'BadRequest', 'continue key is not valid'));
+        return;
+      }
+      if (token.resourceVersion < this.compactedRevision) {
+        send(
+          410,
+          statusBody(
+            410,
+            'Expired',
+            'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+          ),
+        );
+        return;
+      }
+      listRevision = token.resourceVersion;
+      after = token.after;
+    }
+
+    const keys = this.keysOf(type.resource);
+    const prefix = namespace === undefined ? '' : `${namespace}/`;
+    let index = after === undefined ? lowerBound(keys, prefix) : lowerBound(keys, after + '\u0000');
+    const limit = Number(query.limit ?? 0);
+    const objects = this.objects.get(type.resource)!;
+    const items: string[] = [];
+    while (index < keys.length && keys[index].startsWith(prefix) && (limit <= 0 || items.length < limit)) {
+      items.push(objects.get(keys[index])!.json);
+      index++;
+    }
+    const more = index < keys.length && keys[index].startsWith(prefix);
+    const continueToken = more
+      ? Buffer.from(JSON.stringify({ resourceVersion: listRevision, after: keys[index - 1] } satisfies ContinueToken)).toString('base64url')
+      : undefined;
+    const metadata = JSON.stringify({ resourceVersion: String(listRevision), ...(continueToken ? { continue: continueToken } : {}) });
+    const body = `{"kind":"${type.listKind}","apiVersion":"${type.apiVersion}","metadata":${metadata},"items":[${items.join(',')}]}`;
+    if (namespace === undefined && this.listPageDelayMs > 0) setTimeout(() => send(200, body), this.listPageDelayMs);
+    else send(200, body);
+  }
+
+  private watch(type: ResourceType, namespace: string | undefined, query: Record<string, string>, response: ServerResponse): void {
+    response.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
+    response.flushHeaders();
+    const from = query.resourceVersion;
+    if (from !== undefined && from !== '' && from !== '0' && Number(from) < this.compactedRevision) {
+      const status = JSON.parse(statusBody(410, 'Expired', `too old resource version: ${from} (${this.compactedRevision})`));
+      response.end(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
+      return;
+    }
+    const watcher: Watcher = { resource: type.resource, namespace, response, bookmarks: query.allowWatchBookmarks === 'true' };
+    if (from === undefined || from === '' || from === '0') {
+      // No resourceVersion: the real server starts with a synthetic ADDED for every current object.
+      const objects = this.objects.get(type.resource)!;
+      for (const key of this.keysOf(type.resource)) {
+        if (namespace === undefined || key.startsWith(`${namespace}/`)) {
+          response.write(`{"type":"ADDED","object":${withKind(type, objects.get(key)!.json)}}\n`);
+        }
+      }
+    } else {
+      const after = Number(from);
+      for (const event of this.history) {
+        if (event.resourceVersion > after && this.watches(watcher, event)) response.write(`${event.line}\n`);
+      }
+    }
+    this.watchers.add(watcher);
+    response.on('close', () => this.watchers.delete(watcher));
+  }
+}

@@ -1,6 +1,7 @@
 // Raw Kubernetes JSON → the trimmed facts the index keeps. Everything else is dropped the moment an
 // object arrives, so memory does not grow with spec, containers, managedFields or status details.
 import type { LabelSelector, LabelSelectorRequirement, OwnerRef, PdbCondition, PdbFacts, PodFacts } from '../domain';
+import { V1BETA1_MATCH_NONE_KEY } from '../pdb/selector';
 import type { Interner } from './intern';
 
 /** A trimmed object, or why the raw one could not be trimmed. */
@@ -144,12 +145,6 @@ function trimRequirement(raw: unknown, interner: Interner): LabelSelectorRequire
   };
 }
 
-/**
- * The API server stores an empty policy/v1beta1 selector, which matched no pods, as an Exists on
- * this key, so that read through policy/v1 it still matches none (pkg/apis/policy/helper.go,
- * NonV1beta1MatchNoneSelector).
- */
-const V1BETA1_MATCH_NONE_KEY = 'pdb.kubernetes.io/deprecated-v1beta1-empty-selector-match';
 
 function isEmptySelector(selector: Json): boolean {
   const matchLabels = asObject(selector.matchLabels);
@@ -160,7 +155,8 @@ function isEmptySelector(selector: Json): boolean {
 function trimSelector(raw: unknown, apiVersion: unknown, interner: Interner): LabelSelector | null {
   const selector = asObject(raw);
   if (selector === undefined) return null;
-  // Snapshots may hold policy/v1beta1 objects as old kubectl printed them.
+  // Snapshots may hold policy/v1beta1 objects as old kubectl printed them. The API server stores an
+  // empty v1beta1 selector, which matched no pods, as this match-none Exists (NonV1beta1MatchNoneSelector).
   if (apiVersion === 'policy/v1beta1' && isEmptySelector(selector)) {
     return { matchExpressions: [{ key: V1BETA1_MATCH_NONE_KEY, operator: 'Exists' }] };
   }

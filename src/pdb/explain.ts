@@ -151,8 +151,10 @@ export function explainMirror(outcome: MirrorOutcome, podsInNamespace: () => rea
     case 'no-pdb':
       return { check: PDB_CHECKS.none, action: 'audit', message: `No PDB selects pod ${qualifiedName(outcome.pod)}.` };
     case 'overlapping-pdbs': {
-      const names = outcome.pdbs.map(qualifiedName);
-      const listed = outcome.pdbs.map((pdb) => `${qualifiedName(pdb)} (selector ${describeSelector(pdb.selector)})`).join(', ');
+      // By name, as the API server lists them, so the message does not depend on cache order.
+      const pdbs = [...outcome.pdbs].sort((a, b) => a.name.localeCompare(b.name));
+      const names = pdbs.map(qualifiedName);
+      const listed = pdbs.map((pdb) => `${qualifiedName(pdb)} (selector ${describeSelector(pdb.selector)})`).join(', ');
       return {
         check: PDB_CHECKS.overlap,
         action: 'deny',

@@ -18,8 +18,8 @@ describe('explanations of a denial', () => {
     expect(message).toContain('shop/all-pods (selector {} (every pod in the namespace))');
     expect(message).toContain('shop/front (selector app in (web,api))');
     expect(message).toMatch(/Fix: make the PDB selectors disjoint, or delete all but one/);
-    expect(verdict.pdbs).toEqual(['shop/web-pdb', 'shop/all-pods', 'shop/front']);
-    expect(verdict.auditAnnotations).toEqual({ decision: 'deny', code: '500', checks: 'pdb/overlap', pdbs: 'shop/web-pdb,shop/all-pods,shop/front' });
+    expect(verdict.pdbs).toEqual(['shop/all-pods', 'shop/front', 'shop/web-pdb']);
+    expect(verdict.auditAnnotations).toEqual({ decision: 'deny', code: '500', checks: 'pdb/overlap', pdbs: 'shop/all-pods,shop/front,shop/web-pdb' });
   });
 
   it('gives the PDB spec and its numbers for a budget at 0', () => {

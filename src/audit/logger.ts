@@ -1,0 +1,25 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * The process logger: JSON lines on stdout. Paths that could carry credentials are redacted as a
+ * second line of defence; the code never logs tokens, request headers or full objects in the first place.
+ */
+export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { app: 'eviction-guard' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: {
+        paths: ['*.token', '*.password', '*.authorization', '*.headers.authorization', '*.extra'],
+        censor: '[redacted]',
+      },
+    },
+    destination,
+  );
+}

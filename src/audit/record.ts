@@ -1,0 +1,45 @@
+import type { EvictionAttempt, FactSource, Verdict } from '../domain';
+
+/** One audit line per eviction decision. Field names are documented in the README ("Audit log"). */
+export interface AuditRecord {
+  uid: string;
+  user: string;
+  groups: string[];
+  pod: string;
+  node?: string;
+  dryRun: boolean;
+  allowed: boolean;
+  code?: number;
+  checks: { id: string; action: string; message: string }[];
+  pdbs: string[];
+  latencyMs: number;
+  /** Where the facts came from: cache, live or snapshot; 'none' when they could not be read. */
+  factSource: FactSource | 'none';
+  /** True when a cached deny was re-checked against a live read. */
+  confirmedLive: boolean;
+}
+
+export interface DecisionContext {
+  nodeName?: string;
+  factSource: FactSource | 'none';
+  confirmedLive: boolean;
+  latencyMs: number;
+}
+
+export function auditRecord(attempt: EvictionAttempt, verdict: Verdict, context: DecisionContext): AuditRecord {
+  return {
+    uid: attempt.uid,
+    user: attempt.requester.username,
+    groups: attempt.requester.groups,
+    pod: `${attempt.namespace}/${attempt.podName}`,
+    node: context.nodeName,
+    dryRun: attempt.dryRun,
+    allowed: verdict.allowed,
+    code: verdict.status?.code,
+    checks: verdict.findings.map((finding) => ({ id: finding.check, action: finding.action, message: finding.message })),
+    pdbs: verdict.pdbs,
+    latencyMs: Math.round(context.latencyMs * 1000) / 1000,
+    factSource: context.factSource,
+    confirmedLive: context.confirmedLive,
+  };
+}

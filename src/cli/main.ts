@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+import { runServe } from './serve';
+import { UsageError } from './usage';
+
+const USAGE = `Usage: eviction-guard <command> [flags]
+
+Commands:
+  serve    Run the validating admission webhook for pods/eviction over HTTPS.
+
+Run "eviction-guard <command> --help" for a command's flags.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return runServe(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command "${command}"`, USAGE);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (exitCode) => {
+    process.exitCode = exitCode;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`eviction-guard: ${error.message}\n\n${error.usage}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`eviction-guard: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,42 @@
+import path from 'node:path';
+import { parseServeOptions } from '../../src/cli/serve';
+import { UsageError } from '../../src/cli/usage';
+
+describe('eviction-guard serve flags', () => {
+  it('defaults to port 8443, info logging and certs/ for a self-signed pair', () => {
+    expect(parseServeOptions([])).toEqual({
+      port: 8443,
+      tlsCert: undefined,
+      tlsKey: undefined,
+      kubeconfig: undefined,
+      snapshot: undefined,
+      logLevel: 'info',
+      certDir: path.resolve('certs'),
+    });
+  });
+
+  it('reads every flag', () => {
+    const options = parseServeOptions(['--port', '9443', '--tls-cert', 'a.crt', '--tls-key', 'a.key', '--kubeconfig', 'kc', '--log-level', 'debug']);
+    expect(options).toMatchObject({ port: 9443, tlsCert: 'a.crt', tlsKey: 'a.key', kubeconfig: 'kc', logLevel: 'debug' });
+    expect(parseServeOptions(['--snapshot', 'cluster.yaml'])).toMatchObject({ snapshot: 'cluster.yaml' });
+  });
+
+  it('answers help for -h and --help', () => {
+    expect(parseServeOptions(['-h'])).toBe('help');
+    expect(parseServeOptions(['--help'])).toBe('help');
+  });
+
+  it.each([
+    [['--port', '70000'], /--port must be a port number/],
+    [['--port', 'abc'], /--port must be a port number/],
+    [['--tls-cert', 'a.crt'], /--tls-cert and --tls-key go together/],
+    [['--tls-key', 'a.key'], /--tls-cert and --tls-key go together/],
+    [['--kubeconfig', 'kc', '--snapshot', 's.yaml'], /alternatives/],
+    [['--log-level', 'loud'], /--log-level must be one of/],
+    [['--no-such-flag'], /Unknown option '--no-such-flag'/],
+    [['stray'], /Unexpected argument 'stray'|positional/],
+  ])('rejects %j with a usage error', (argv, message) => {
+    expect(() => parseServeOptions(argv)).toThrow(UsageError);
+    expect(() => parseServeOptions(argv)).toThrow(message);
+  });
+});

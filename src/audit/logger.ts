@@ -20,6 +20,9 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
         censor: '[redacted]',
       },
     },
-    destination,
+    // Asynchronous writes to stdout: a line per decision must not block the request path on a
+    // slow log pipe. Lines are written as soon as the previous write completes (no batching
+    // delay), and pino flushes what is left when the process exits.
+    destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }

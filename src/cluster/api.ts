@@ -40,6 +40,32 @@ function statusProblem(status: number, body: string): { problem: string; reason?
   }
 }
 
+/**
+ * One keep-alive agent per kubeconfig and TLS identity. client-node makes a new agent, and so a
+ * new TLS handshake, for every call; a confirm read per denial then costs two handshakes. The
+ * agent is replaced when the TLS material changes (e.g. an exec plugin rotating a client cert).
+ */
+const keepAliveAgents = new WeakMap<KubeConfig, { identity: string; agent: https.Agent }>();
+
+function keepAliveAgent(kubeConfig: KubeConfig, options: https.RequestOptions): https.Agent {
+  const identity = [options.ca, options.cert, options.key, options.pfx, options.servername, options.rejectUnauthorized]
+    .map((value) => (value === undefined ? '' : String(value)))
+    .join('\u0000');
+  const cached = keepAliveAgents.get(kubeConfig);
+  if (cached?.identity === identity) return cached.agent;
+  cached?.agent.destroy();
+  const { ca, cert, key, pfx, passphrase, servername, rejectUnauthorized } = options;
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 32, timeout: 30_000, ca, cert, key, pfx, passphrase, servername, rejectUnauthorized });
+  keepAliveAgents.set(kubeConfig, { identity, agent });
+  return agent;
+}
+
+/** Closes the kept-alive connections of a kubeconfig, when its cluster view stops. */
+export function releaseConnections(kubeConfig: KubeConfig): void {
+  keepAliveAgents.get(kubeConfig)?.agent.destroy();
+  keepAliveAgents.delete(kubeConfig);
+}
+
 /** GET a path of the current cluster and parse the JSON answer; rejects with an ApiError. */
 export async function getJson(kubeConfig: KubeConfig, path: string, options: GetOptions = {}): Promise<unknown> {
   const body = await getText(kubeConfig, path, options);
@@ -62,8 +88,9 @@ export async function getText(kubeConfig: KubeConfig, path: string, options: Get
     throw new ApiError(path, `cannot authenticate: ${describeError(error)}`);
   }
   const url = new URL(cluster.server.replace(/\/+$/, '') + path);
-  const transport = url.protocol === 'http:' ? http : https;
-  const agent = requestOptions.agent;
+  const isHttps = url.protocol !== 'http:';
+  const transport = isHttps ? https : http;
+  const agent = isHttps ? keepAliveAgent(kubeConfig, requestOptions) : undefined;
 
   const controller = new AbortController();
   let timedOut = false;
@@ -86,6 +113,7 @@ export async function getText(kubeConfig: KubeConfig, path: string, options: Get
         url,
         {
           ...requestOptions,
+          agent,
           method: 'GET',
           headers: { ...requestOptions.headers, Accept: 'application/json' },
           signal: controller.signal,
@@ -113,7 +141,5 @@ export async function getText(kubeConfig: KubeConfig, path: string, options: Get
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', abortFromCaller);
-    // client-node makes an agent per call; without this its socket could outlive the request.
-    if (typeof agent === 'object') agent.destroy();
   }
 }

@@ -1,8 +1,9 @@
 import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import forge from 'node-forge';
+import { writeFileAtomically } from './files';
 
 export interface SelfSignedPair {
   certPath: string;
@@ -76,7 +77,8 @@ function generateSelfSignedPair(names: readonly string[], now: Date): { certPem:
   cert.publicKey = forge.pki.setRsaPublicKey(privateKey.n, privateKey.e);
   // 16 random bytes with the top bit cleared: a positive serial, as RFC 5280 requires.
   const serial = randomBytes(16);
-  serial[0] &= 0x7f;
+  // A leading 0x00 byte would make the DER integer non-minimal, which Go's x509 parser rejects.
+  serial[0] = serial[0] & 0x7f || 0x01;
   cert.serialNumber = serial.toString('hex');
   cert.validity.notBefore = new Date(now.getTime() - BACKDATE_MS);
   cert.validity.notAfter = new Date(now.getTime() + VALIDITY_DAYS * DAY_MS);
@@ -99,11 +101,4 @@ function generateSelfSignedPair(names: readonly string[], now: Date): { certPem:
   ]);
   cert.sign(privateKey, forge.md.sha256.create());
   return { certPem: forge.pki.certificateToPem(cert), keyPem };
-}
-
-/** Write to a fresh temporary file with its final mode, then rename over the target. */
-function writeFileAtomically(filePath: string, contents: string, mode: number): void {
-  const temporaryPath = `${filePath}.${randomBytes(6).toString('hex')}.tmp`;
-  writeFileSync(temporaryPath, contents, { mode, flag: 'wx' });
-  renameSync(temporaryPath, filePath);
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { runCerts } from './certs';
 import { runServe } from './serve';
 import { UsageError } from './usage';
 
@@ -6,6 +7,7 @@ const USAGE = `Usage: eviction-guard <command> [flags]
 
 Commands:
   serve    Run the validating admission webhook for pods/eviction over HTTPS.
+  certs    Make a private CA and the webhook Service's serving certificate (and patch caBundle).
 
 Run "eviction-guard <command> --help" for a command's flags.`;
 
@@ -14,6 +16,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return runServe(rest);
+    case 'certs':
+      return runCerts(rest);
     case undefined:
     case '-h':
     case '--help':

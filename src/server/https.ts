@@ -1,6 +1,9 @@
+import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import type { RequestListener, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
+import { describeCertificate, inspectServingPair, type ServingCertificate } from './serving-pair';
 
 export interface HttpsServerOptions {
   app: RequestListener;
@@ -12,10 +15,23 @@ export interface HttpsServerOptions {
   key: string | Buffer;
 }
 
+export interface ServingPair {
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
 export interface HttpsServerHandle {
   port: number;
-  /** The listening server, e.g. for server.setSecureContext() when the serving pair rotates. */
+  /** The listening server. */
   server: https.Server;
+  /**
+   * Switches to a new serving pair after checking it (see inspectServingPair: parses, key matches,
+   * valid now); throws a ServingPairError and keeps the current pair otherwise. Only handshakes
+   * that start afterwards use the new pair: open connections keep theirs.
+   */
+  setServingPair(pair: ServingPair): ServingCertificate;
+  /** The certificate new connections are served, e.g. for its expiry. */
+  certificate(): ServingCertificate;
   /**
    * Stops accepting connections, lets in-flight requests finish, closes keep-alive connections as
    * they go idle, and destroys whatever is still open after graceMs. Resolves once all are closed.
@@ -32,11 +48,15 @@ const REQUEST_TIMEOUT_MS = 30_000;
 // POST never races the server closing the connection under it.
 const KEEP_ALIVE_TIMEOUT_MS = 95_000;
 
+// Every TLS option the server uses besides the pair: setSecureContext() replaces the whole context,
+// so a rotated pair must be installed with the same options.
+const TLS_OPTIONS: SecureContextOptions = { minVersion: 'TLSv1.2' };
+
 export function startHttpsServer(options: HttpsServerOptions): Promise<HttpsServerHandle> {
   const server = https.createServer({
+    ...TLS_OPTIONS,
     cert: options.cert,
     key: options.key,
-    minVersion: 'TLSv1.2',
     headersTimeout: HEADERS_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
@@ -56,6 +76,15 @@ export function startHttpsServer(options: HttpsServerOptions): Promise<HttpsServ
   });
   server.on('request', options.app);
 
+  // createServer() has accepted the pair, so its certificate parses.
+  let current = describeCertificate(new X509Certificate(options.cert));
+  const setServingPair = (pair: ServingPair): ServingCertificate => {
+    const next = inspectServingPair(pair.cert, pair.key);
+    server.setSecureContext({ ...TLS_OPTIONS, cert: pair.cert, key: pair.key });
+    current = next;
+    return next;
+  };
+
   const close = (graceMs: number): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
       const forceTimer = setTimeout(() => server.closeAllConnections(), graceMs);
@@ -74,7 +103,7 @@ export function startHttpsServer(options: HttpsServerOptions): Promise<HttpsServ
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
       server.off('error', reject);
-      resolve({ port: (server.address() as AddressInfo).port, server, close });
+      resolve({ port: (server.address() as AddressInfo).port, server, setServingPair, certificate: () => current, close });
     });
   });
 }

@@ -315,12 +315,16 @@ async function main(): Promise<void> {
     `decision time in the webhook (audit latencyMs): allow p50 ${fixed(decisions.allow.p50, 2)} ms p99 ${fixed(decisions.allow.p99, 2)} ms (${decisions.allow.count}), ` +
       `deny incl. live confirm p50 ${fixed(decisions.deny.p50, 2)} ms p99 ${fixed(decisions.deny.p99, 2)} ms (${decisions.deny.count})\n`,
   );
+  const policyDecisions = decisionLatencies(policyLog);
+  process.stdout.write(
+    `decision time with ${policyCount} policies: allow p50 ${fixed(policyDecisions.allow.p50, 2)} ms p99 ${fixed(policyDecisions.allow.p99, 2)} ms (${policyDecisions.allow.count})\n`,
+  );
 
   const resultsDir = path.join(ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
     path.join(resultsDir, 'latest.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, connections: CONNECTIONS, durationS: DURATION_S, cluster: { pods: cluster.pods, pdbs: cluster.pdbs }, results, decisions, floorRatio, limitRatio, mixedFloorRatio, policyFloorRatio, peakRssMb, rssAfterSyncMb, readyS }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, connections: CONNECTIONS, durationS: DURATION_S, cluster: { pods: cluster.pods, pdbs: cluster.pdbs }, results, decisions, policyDecisions, floorRatio, limitRatio, mixedFloorRatio, policyFloorRatio, peakRssMb, rssAfterSyncMb, readyS }, null, 2)}\n`,
   );
   rmSync(dir, { recursive: true, force: true });
 }

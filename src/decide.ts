@@ -61,6 +61,17 @@ function decisiveDenial(denials: readonly Finding[]): Finding | undefined {
   return denials.find((finding) => (finding.code ?? 403) !== 429) ?? denials[0];
 }
 
+/**
+ * The first line of a denial the API server would not make itself (a policy): who denied, and
+ * whether retrying helps, since kubectl drain retries only 429 (eviction-semantics.md §7). The
+ * finding's own line follows, so the headline does not repeat it.
+ */
+function ownDenialHeadline(denial: Finding, code: number): string {
+  return code === 429
+    ? `eviction-guard blocked this eviction for now (${denial.check}); retrying later can succeed.`
+    : `eviction-guard denied this eviction (${denial.check}); retrying will not help.`;
+}
+
 function findingLine(finding: Finding): string {
   return `[${finding.check}] ${finding.message}${finding.hint ? ` Fix: ${finding.hint}.` : ''}`;
 }
@@ -111,7 +122,7 @@ export function combineFindings(findings: readonly Finding[]): Verdict {
     status: {
       code,
       reason: denial.reason ?? (code === 429 ? 'TooManyRequests' : 'Forbidden'),
-      message: layoutMessage(denial.upstreamMessage ?? denial.message, ordered),
+      message: layoutMessage(denial.upstreamMessage ?? ownDenialHeadline(denial, code), ordered),
       ...(hasDetails ? { details: { retryAfterSeconds: denial.retryAfterSeconds, causes: denial.causes } } : {}),
     },
     warnings,

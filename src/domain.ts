@@ -99,6 +99,55 @@ export interface PdbFacts {
   status: PdbStatus;
 }
 
+/** A ReplicaSet, Deployment or StatefulSet, kept for owner lookups. */
+export interface WorkloadFacts {
+  kind: string;
+  namespace: string;
+  name: string;
+  uid?: string;
+  /** spec.replicas; the API server defaults it to 1. */
+  replicas: number;
+  readyReplicas: number;
+  owner?: OwnerRef;
+  labels: Readonly<Record<string, string>>;
+}
+
+export interface NamespaceFacts {
+  name: string;
+  uid?: string;
+  labels: Readonly<Record<string, string>>;
+  /** Annotations eviction-guard reads (evictionguard.io/*); others are dropped. */
+  annotations: Readonly<Record<string, string>>;
+}
+
+/** The workload an eviction takes a replica from: the top of the pod's controller chain. */
+export interface OwnerFacts {
+  /** Deployment (for a ReplicaSet it owns), ReplicaSet, StatefulSet, any other controller, or Pod for a pod without one. */
+  kind: string;
+  name: string;
+  replicas: number;
+  readyReplicas: number;
+  /** 'spec' when read from the workload object; 'pods' when counted from the pods it controls. */
+  replicasFrom: 'spec' | 'pods';
+}
+
+/** Which pods count together for maxDisruptions. */
+export type DisruptionScope = 'owner' | 'namespace' | 'node';
+
+/** The pod's surroundings that policies read; the cluster sources fill it from their index. */
+export interface EvictionContext {
+  /** The pod's namespace; undefined when the source does not hold it. */
+  namespace: NamespaceFacts | undefined;
+  owner: OwnerFacts;
+  /** The pods sharing the evicted pod's owner, namespace or node, the pod itself included. */
+  peers(scope: DisruptionScope): readonly PodFacts[];
+  /**
+   * A PDB lists the pod in status.disruptedPods: evicted, deletion not yet seen. Pods of any
+   * namespace, since the pods of a node span namespaces.
+   */
+  isRecordedDisruption(pod: PodFacts): boolean;
+}
+
 /** Where the facts behind a decision came from. */
 export type FactSource = 'cache' | 'live' | 'snapshot';
 
@@ -111,6 +160,8 @@ export interface EvictionFacts {
   /** Pods of the namespace, for explanations (which selected pods are not Ready). Called only when explaining. */
   podsInNamespace: () => readonly PodFacts[];
   source: FactSource;
+  /** What policies read beyond the pod and its PDBs; undefined from sources that hold nothing more. */
+  context?: EvictionContext;
 }
 
 export type Action = 'deny' | 'warn' | 'audit';

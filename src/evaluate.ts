@@ -1,8 +1,16 @@
 import { performance } from 'node:perf_hooks';
 import type { ClusterView } from './cluster/view';
 import { decide, failOpenVerdict } from './decide';
-import type { EvictionAttempt, EvictionFacts, Verdict } from './domain';
+import type { EvictionAttempt, EvictionFacts, Finding, Verdict } from './domain';
 import type { DecisionContext } from './audit/record';
+
+/**
+ * The policy findings for an attempt (policy/engine.ts via PolicyService). `unconfirmed` is the
+ * error of a failed live read that should have confirmed a denial from cached state.
+ */
+export type PolicyCheck = (attempt: EvictionAttempt, facts: EvictionFacts, unconfirmed?: string) => readonly Finding[];
+
+const NO_POLICIES: PolicyCheck = () => [];
 
 export interface EvictionDecision {
   verdict: Verdict;
@@ -19,12 +27,13 @@ function describeError(error: unknown): string {
  * It never throws: when the cluster cannot be read it fails open, because the API server still
  * applies the real PDB check after the webhook (eviction-semantics.md §10.3).
  */
-export async function evaluateEviction(attempt: EvictionAttempt, cluster: ClusterView): Promise<EvictionDecision> {
+export async function evaluateEviction(attempt: EvictionAttempt, cluster: ClusterView, checkPolicies: PolicyCheck = NO_POLICIES): Promise<EvictionDecision> {
   const started = performance.now();
   const finish = (verdict: Verdict, facts: EvictionFacts | undefined, confirmedLive: boolean): EvictionDecision => ({
     verdict,
     context: {
       nodeName: facts?.pod?.nodeName,
+      podUid: facts?.pod?.uid,
       factSource: facts?.source ?? 'none',
       confirmedLive,
       latencyMs: performance.now() - started,
@@ -38,14 +47,15 @@ export async function evaluateEviction(attempt: EvictionAttempt, cluster: Cluste
     return finish(failOpenVerdict(`could not read pod ${attempt.namespace}/${attempt.podName}: ${describeError(error)}`), undefined, false);
   }
 
-  const verdict = decide(attempt, facts);
+  const verdict = decide(attempt, facts, { extraFindings: checkPolicies(attempt, facts) });
   if (verdict.allowed || facts.source !== 'cache') return finish(verdict, facts, false);
 
   let confirmedFacts: EvictionFacts;
   try {
     confirmedFacts = await cluster.confirm(attempt.namespace, attempt.podName);
   } catch (error) {
-    return finish(decide(attempt, facts, { confirmFailed: describeError(error) }), facts, false);
+    const confirmFailed = describeError(error);
+    return finish(decide(attempt, facts, { confirmFailed, extraFindings: checkPolicies(attempt, facts, confirmFailed) }), facts, false);
   }
-  return finish(decide(attempt, confirmedFacts), confirmedFacts, true);
+  return finish(decide(attempt, confirmedFacts, { extraFindings: checkPolicies(attempt, confirmedFacts) }), confirmedFacts, true);
 }

@@ -61,7 +61,11 @@ describe('decide()', () => {
         finding('policy/protect', 'deny', { code: 403, reason: 'Forbidden' }),
       ]);
       expect(verdict.status?.code).toBe(403);
-      expect(verdict.status?.message.split('\n')).toEqual(['policy/protect says so', '[policy/protect] policy/protect says so', '[pdb/budget] pdb/budget says so']);
+      expect(verdict.status?.message.split('\n')).toEqual([
+        'eviction-guard denied this eviction (policy/protect); retrying will not help.',
+        '[policy/protect] policy/protect says so',
+        '[pdb/budget] pdb/budget says so',
+      ]);
     });
 
     it('keeps the first of several 429s (the mirror comes first)', () => {
@@ -70,6 +74,14 @@ describe('decide()', () => {
         finding('policy/window', 'deny', { code: 429, retryAfterSeconds: 60 }),
       ]);
       expect(verdict.status).toMatchObject({ code: 429, reason: 'TooManyRequests', details: { retryAfterSeconds: 10 } });
+    });
+
+    it('heads a retryable policy denial with its check and that retrying can succeed', () => {
+      const verdict = combineFindings([finding('pdb/none', 'audit'), finding('policy/hours/window', 'deny', { code: 429 })]);
+      expect(verdict.status?.message.split('\n')).toEqual([
+        'eviction-guard blocked this eviction for now (policy/hours/window); retrying later can succeed.',
+        '[policy/hours/window] policy/hours/window says so',
+      ]);
     });
 
     it('defaults a deny without a code to 403 Forbidden', () => {

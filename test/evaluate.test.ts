@@ -1,6 +1,6 @@
 import type { ClusterView } from '../src/cluster/view';
-import type { EvictionFacts } from '../src/domain';
-import { evaluateEviction } from '../src/evaluate';
+import type { EvictionAttempt, EvictionFacts, Finding } from '../src/domain';
+import { evaluateEviction, type PolicyCheck } from '../src/evaluate';
 import { attemptFor, pdbFacts, podFacts } from './helpers/facts';
 
 const denyFacts: EvictionFacts = {
@@ -59,6 +59,44 @@ describe('evaluateEviction()', () => {
     const { verdict } = await evaluateEviction(attemptFor('web-1'), snapshotView);
     expect(allowView.confirms + snapshotView.confirms).toBe(0);
     expect(verdict.allowed).toBe(false);
+  });
+
+  describe('with policies', () => {
+    const protectCheck = (): PolicyCheck & { calls: { facts: EvictionFacts; unconfirmed?: string }[] } => {
+      const calls: { facts: EvictionFacts; unconfirmed?: string }[] = [];
+      const check = (_attempt: EvictionAttempt, facts: EvictionFacts, unconfirmed?: string): Finding[] => {
+        calls.push({ facts, unconfirmed });
+        return facts.pod?.labels.app === 'db' ? [{ check: 'policy/p/protect', action: 'deny', code: 403, message: 'protected' }] : [];
+      };
+      return Object.assign(check, { calls });
+    };
+    const dbFacts: EvictionFacts = { ...allowFacts, pod: podFacts('db-0', { labels: { app: 'db' } }), source: 'cache' };
+
+    it('adds policy findings to the decision', async () => {
+      const view = viewOf(async () => ({ ...dbFacts, source: 'snapshot' }), async () => allowFacts);
+      const { verdict } = await evaluateEviction(attemptFor('db-0'), view, protectCheck());
+      expect(verdict.status?.code).toBe(403);
+      expect(verdict.findings.map((finding) => finding.check)).toEqual(['pdb/none', 'policy/p/protect']);
+    });
+
+    it('re-checks policies on the live facts that confirm a cached policy denial', async () => {
+      const check = protectCheck();
+      const view = viewOf(async () => dbFacts, async () => ({ ...allowFacts, pod: podFacts('db-0', { labels: { app: 'db-moved' } }) }));
+      const { verdict, context } = await evaluateEviction(attemptFor('db-0'), view, check);
+      expect(view.confirms).toBe(1);
+      expect(verdict.allowed).toBe(true);
+      expect(context.confirmedLive).toBe(true);
+      expect(check.calls.map((call) => call.facts.source)).toEqual(['cache', 'live']);
+    });
+
+    it('tells the policies when the confirming read failed', async () => {
+      const check = protectCheck();
+      const view = viewOf(async () => dbFacts, async () => Promise.reject(new Error('timed out after 2000 ms')));
+      const { verdict } = await evaluateEviction(attemptFor('db-0'), view, check);
+      expect(check.calls.map((call) => call.unconfirmed)).toEqual([undefined, 'timed out after 2000 ms']);
+      // The policy denial stands; only a mirror denial would fail open.
+      expect(verdict.status?.code).toBe(403);
+    });
   });
 
   it('fails open when the facts cannot be read at all', async () => {

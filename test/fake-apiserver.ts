@@ -1,5 +1,6 @@
-// A fake kube-apiserver for tests and benchmarks. It speaks the real list/watch protocol for pods
-// and policy/v1 PodDisruptionBudgets over HTTPS: paged lists (limit/continue) at a consistent
+// A fake kube-apiserver for tests and benchmarks. It speaks the real list/watch protocol for pods,
+// policy/v1 PodDisruptionBudgets, apps/v1 ReplicaSets, Deployments and StatefulSets, namespaces and
+// the cluster-scoped EvictionPolicy custom resource over HTTPS: paged lists (limit/continue) at a consistent
 // resourceVersion, watches that replay history after a resourceVersion and then stream changes as
 // chunked JSON lines, BOOKMARK events, 410 Expired after compaction, and Status errors.
 import { randomUUID } from 'node:crypto';
@@ -10,7 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { makeTestCertificate, type TestCertificate } from './helpers/tls';
 
-type Resource = 'pods' | 'poddisruptionbudgets';
+type Resource = 'pods' | 'poddisruptionbudgets' | 'replicasets' | 'deployments' | 'statefulsets' | 'namespaces' | 'evictionpolicies';
 
 interface ResourceType {
   resource: Resource;
@@ -19,7 +20,17 @@ interface ResourceType {
   listKind: string;
   /** Singular name used in NotFound messages (`pods "x" not found`). */
   qualifiedName: string;
+  /** Namespaces and EvictionPolicies: no namespace in the key, the path or the object. */
+  clusterScoped?: boolean;
 }
+
+const appsType = (kind: string, resource: Resource): ResourceType => ({
+  resource,
+  kind,
+  apiVersion: 'apps/v1',
+  listKind: `${kind}List`,
+  qualifiedName: `${resource}.apps`,
+});
 
 const RESOURCE_TYPES: Record<string, ResourceType> = {
   Pod: { resource: 'pods', kind: 'Pod', apiVersion: 'v1', listKind: 'PodList', qualifiedName: 'pods' },
@@ -30,7 +41,23 @@ const RESOURCE_TYPES: Record<string, ResourceType> = {
     listKind: 'PodDisruptionBudgetList',
     qualifiedName: 'poddisruptionbudgets.policy',
   },
+  ReplicaSet: appsType('ReplicaSet', 'replicasets'),
+  Deployment: appsType('Deployment', 'deployments'),
+  StatefulSet: appsType('StatefulSet', 'statefulsets'),
+  Namespace: { resource: 'namespaces', kind: 'Namespace', apiVersion: 'v1', listKind: 'NamespaceList', qualifiedName: 'namespaces', clusterScoped: true },
+  EvictionPolicy: {
+    resource: 'evictionpolicies',
+    kind: 'EvictionPolicy',
+    apiVersion: 'evictionguard.io/v1alpha1',
+    listKind: 'EvictionPolicyList',
+    qualifiedName: 'evictionpolicies.evictionguard.io',
+    clusterScoped: true,
+  },
 };
+
+const TYPE_OF_RESOURCE = new Map(Object.values(RESOURCE_TYPES).map((type) => [type.resource, type]));
+
+const appsRoute = (resource: string) => new RegExp(`^/apis/apps/v1/(?:namespaces/([^/]+)/)?${resource}(?:/([^/]+))?$`);
 
 const ROUTES: { pattern: RegExp; type: ResourceType }[] = [
   { pattern: /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?pods(?:\/([^/]+))?$/, type: RESOURCE_TYPES.Pod },
@@ -38,6 +65,12 @@ const ROUTES: { pattern: RegExp; type: ResourceType }[] = [
     pattern: /^\/apis\/policy\/v1\/(?:namespaces\/([^/]+)\/)?poddisruptionbudgets(?:\/([^/]+))?$/,
     type: RESOURCE_TYPES.PodDisruptionBudget,
   },
+  { pattern: appsRoute('replicasets'), type: RESOURCE_TYPES.ReplicaSet },
+  { pattern: appsRoute('deployments'), type: RESOURCE_TYPES.Deployment },
+  { pattern: appsRoute('statefulsets'), type: RESOURCE_TYPES.StatefulSet },
+  // Cluster-scoped: the only group is the name.
+  { pattern: /^\/api\/v1\/namespaces(?:\/([^/]+))?$/, type: RESOURCE_TYPES.Namespace },
+  { pattern: /^\/apis\/evictionguard\.io\/v1alpha1\/evictionpolicies(?:\/([^/]+))?$/, type: RESOURCE_TYPES.EvictionPolicy },
 ];
 
 /** A stored object, serialized once without kind/apiVersion as list items are. */
@@ -108,14 +141,13 @@ export class FakeApiServer {
   readonly requests: RecordedRequest[] = [];
   /** Delay before each page of a list across all namespaces (a reflector's list), to widen a relist's window in tests. */
   listPageDelayMs = 0;
+  /** While false, EvictionPolicy paths answer 404 as they do before the CRD is installed. */
+  evictionPolicyCrdInstalled = true;
 
   private resourceVersionCounter = 1;
   /** History at or below this resourceVersion is forgotten: watches from older versions get 410. */
   private compactedRevision = 0;
-  private readonly objects = new Map<Resource, Map<string, StoredObject>>([
-    ['pods', new Map()],
-    ['poddisruptionbudgets', new Map()],
-  ]);
+  private readonly objects = new Map<Resource, Map<string, StoredObject>>([...TYPE_OF_RESOURCE.keys()].map((resource) => [resource, new Map()]));
   private readonly sortedKeys = new Map<Resource, string[]>();
   private history: StoredEvent[] = [];
   private readonly watchers = new Set<Watcher>();
@@ -147,7 +179,7 @@ export class FakeApiServer {
     return String(this.resourceVersionCounter);
   }
 
-  /** Create or replace an object (kind Pod or PodDisruptionBudget); returns its new resourceVersion. */
+  /** Create or replace an object of a kind in RESOURCE_TYPES; returns its new resourceVersion. */
   upsert(object: KubeObject): string {
     const { type, namespace, stored, existed } = this.store(object);
     const line = `{"type":"${existed ? 'MODIFIED' : 'ADDED'}","object":${withKind(type, stored.json)}}`;
@@ -159,7 +191,7 @@ export class FakeApiServer {
   remove(kind: string, namespace: string, name: string): boolean {
     const type = this.typeOf(kind);
     const objects = this.objects.get(type.resource)!;
-    const key = `${namespace}/${name}`;
+    const key = `${type.clusterScoped ? '' : namespace}/${name}`;
     const stored = objects.get(key);
     if (stored === undefined) return false;
     objects.delete(key);
@@ -185,7 +217,7 @@ export class FakeApiServer {
     return this.objects.get(this.typeOf(kind).resource)!.size;
   }
 
-  /** Watches currently streaming, optionally of one resource ('pods', 'poddisruptionbudgets'). */
+  /** Watches currently streaming, optionally of one resource ('pods', 'poddisruptionbudgets', …). */
   activeWatches(resource?: Resource): number {
     return [...this.watchers].filter((watcher) => resource === undefined || watcher.resource === resource).length;
   }
@@ -206,7 +238,7 @@ export class FakeApiServer {
   sendBookmarks(): void {
     for (const watcher of this.watchers) {
       if (!watcher.bookmarks) continue;
-      const type = watcher.resource === 'pods' ? RESOURCE_TYPES.Pod : RESOURCE_TYPES.PodDisruptionBudget;
+      const type = TYPE_OF_RESOURCE.get(watcher.resource)!;
       const object = { kind: type.kind, apiVersion: type.apiVersion, metadata: { resourceVersion: this.resourceVersion } };
       watcher.response.write(`${JSON.stringify({ type: 'BOOKMARK', object })}\n`);
     }
@@ -266,7 +298,7 @@ export class FakeApiServer {
   private store(object: KubeObject): { type: ResourceType; namespace: string; stored: StoredObject; existed: boolean } {
     const type = this.typeOf(object.kind);
     const objects = this.objects.get(type.resource)!;
-    const namespace = object.metadata.namespace ?? 'default';
+    const namespace = type.clusterScoped ? '' : (object.metadata.namespace ?? 'default');
     const key = `${namespace}/${object.metadata.name}`;
     const previous = objects.get(key);
     const uid = (object.metadata.uid as string | undefined) ?? previous?.uid ?? randomUUID();
@@ -274,7 +306,7 @@ export class FakeApiServer {
       type.resource === 'poddisruptionbudgets' ? ((object.metadata.generation as number | undefined) ?? previous?.generation ?? 1) : undefined;
     const metadata = {
       ...object.metadata,
-      namespace,
+      ...(type.clusterScoped ? {} : { namespace }),
       uid,
       resourceVersion: String(++this.resourceVersionCounter),
       creationTimestamp: object.metadata.creationTimestamp ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -329,9 +361,12 @@ export class FakeApiServer {
     for (const { pattern, type } of ROUTES) {
       const match = pattern.exec(url.pathname);
       if (match === null) continue;
-      const namespace = match[1] === undefined ? undefined : decodeURIComponent(match[1]);
-      const name = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
-      if (name !== undefined && namespace !== undefined) this.get(type, namespace, name, send);
+      if (type.resource === 'evictionpolicies' && !this.evictionPolicyCrdInstalled) break;
+      const decoded = match.slice(1).map((part) => (part === undefined ? undefined : decodeURIComponent(part)));
+      const [namespace, name] = type.clusterScoped ? ['', decoded[0]] : decoded;
+      if (type.clusterScoped && name === undefined && watch) this.watch(type, undefined, query, response);
+      else if (type.clusterScoped && name === undefined) this.list(type, undefined, query, send);
+      else if (name !== undefined && namespace !== undefined) this.get(type, namespace, name, send);
       else if (name !== undefined) send(404, statusBody(404, 'NotFound', 'the server could not find the requested resource'));
       else if (watch) this.watch(type, namespace, query, response);
       else this.list(type, namespace, query, send);

@@ -21,6 +21,8 @@ export interface AuditRecord {
 
 export interface DecisionContext {
   nodeName?: string;
+  /** The pod's uid when it was read: the Event's involvedObject.uid. Not in the audit record. */
+  podUid?: string;
   factSource: FactSource | 'none';
   confirmedLive: boolean;
   latencyMs: number;

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { auditRecord } from '../audit/record';
@@ -9,8 +9,12 @@ import { LiveClusterView } from '../cluster/live';
 import { demoClusterView, SnapshotClusterView } from '../cluster/snapshot';
 import type { ClusterView } from '../cluster/view';
 import { evaluateEviction } from '../evaluate';
+import { ENFORCEMENT_MODES, type EnforcementMode } from '../policy/engine';
+import { startPolicyService } from '../policy/service';
 import { createApp } from '../server/app';
 import { startHttpsServer, type HttpsServerHandle } from '../server/https';
+import type { ServingCertificate } from '../server/serving-pair';
+import { watchServingPair, type ServingPairWatchOptions } from '../server/tls-reloader';
 import { parseFlags, parsePort, UsageError } from './usage';
 
 export const SERVE_USAGE = `Usage: eviction-guard serve [flags]
@@ -21,12 +25,20 @@ Flags:
   --port N              HTTPS port (default 8443; 0 picks a free port)
   --tls-cert FILE       PEM serving certificate (with --tls-key)
   --tls-key FILE        PEM private key (with --tls-cert)
-                        Without both, a self-signed pair is generated into certs/ and reused.
+                        Without both: the pair "eviction-guard certs" wrote into certs/ if there is
+                        one (certs/ca.crt exists), else a self-signed pair generated into certs/.
+                        The pair's directory is watched: a new pair (e.g. a renewed Secret) is
+                        checked and used for new connections without a restart.
   --kubeconfig FILE     kubeconfig to watch the cluster through. Without it: in-cluster config,
                         then $KUBECONFIG or ~/.kube/config.
   --snapshot FILE       serve decisions from a YAML/JSON file instead of a cluster, e.g. the output
                         of: kubectl get pods,pdb,rs,deploy,sts,ns -A -o yaml
                         With neither a cluster nor a snapshot, the built-in demo cluster is served.
+  --policy PATH         EvictionPolicy YAML/JSON file, or a folder of them; repeatable. Reloaded when
+                        it changes. In a cluster, EvictionPolicy objects are watched as well.
+  --mode MODE           ${ENFORCEMENT_MODES.join('|')} (default enforce): the strongest action policies
+                        take; warn and audit turn policy denials into warnings or audit records
+                        (PDB checks still mirror the API server)
   --log-level LEVEL     ${LOG_LEVELS.join('|')} (default info)
   -h, --help            show this help`;
 
@@ -38,9 +50,15 @@ export interface ServeOptions {
   tlsKey?: string;
   kubeconfig?: string;
   snapshot?: string;
+  /** `--policy` files and folders (default none). */
+  policies?: string[];
+  /** `--mode` (default enforce). */
+  mode?: EnforcementMode;
   logLevel: LogLevel;
   /** Where a self-signed pair is written when no cert is given. */
   certDir: string;
+  /** Tuning of the serving pair watch (tests); not a flag. */
+  tlsReload?: Pick<ServingPairWatchOptions, 'pollIntervalMs' | 'debounceMs' | 'retryDelayMs' | 'attempts'>;
 }
 
 export function parseServeOptions(argv: string[]): ServeOptions | 'help' {
@@ -52,6 +70,8 @@ export function parseServeOptions(argv: string[]): ServeOptions | 'help' {
       'tls-key': { type: 'string' },
       kubeconfig: { type: 'string' },
       snapshot: { type: 'string' },
+      policy: { type: 'string', multiple: true },
+      mode: { type: 'string' },
       'log-level': { type: 'string' },
     },
     SERVE_USAGE,
@@ -65,6 +85,10 @@ export function parseServeOptions(argv: string[]): ServeOptions | 'help' {
   if (values.kubeconfig !== undefined && values.snapshot !== undefined) {
     throw new UsageError('--kubeconfig and --snapshot are alternatives: give one', SERVE_USAGE);
   }
+  const mode = (values.mode ?? 'enforce') as string;
+  if (!(ENFORCEMENT_MODES as readonly string[]).includes(mode)) {
+    throw new UsageError(`--mode must be one of ${ENFORCEMENT_MODES.join(', ')}, got "${mode}"`, SERVE_USAGE);
+  }
   const logLevel = (values['log-level'] ?? 'info') as string;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`, SERVE_USAGE);
@@ -75,6 +99,8 @@ export function parseServeOptions(argv: string[]): ServeOptions | 'help' {
     tlsKey,
     kubeconfig: values.kubeconfig as string | undefined,
     snapshot: values.snapshot as string | undefined,
+    policies: (values.policy as string[] | undefined) ?? [],
+    mode: mode as EnforcementMode,
     logLevel: logLevel as LogLevel,
     certDir: path.resolve('certs'),
   };
@@ -97,9 +123,33 @@ function chooseCluster(options: ServeOptions, logger: Logger): ClusterView {
   return demoClusterView();
 }
 
-function loadServingPair(options: ServeOptions, logger: Logger): { cert: string; key: string } {
+interface LoadedPair {
+  cert: string;
+  key: string;
+  certPath: string;
+  keyPath: string;
+}
+
+function loadServingPair(options: Pick<ServeOptions, 'tlsCert' | 'tlsKey' | 'certDir'>, logger: Logger): LoadedPair {
   if (options.tlsCert !== undefined && options.tlsKey !== undefined) {
-    return { cert: readFileSync(options.tlsCert, 'utf8'), key: readFileSync(options.tlsKey, 'utf8') };
+    return readPair(options.tlsCert, options.tlsKey);
+  }
+  // `eviction-guard certs` writes ca.crt next to its pair (by default into certs/ as well): use that
+  // pair as it is rather than replacing it with a self-signed one that does not chain to the CA.
+  if (existsSync(path.join(options.certDir, 'ca.crt'))) {
+    const certPath = path.join(options.certDir, 'tls.crt');
+    const keyPath = path.join(options.certDir, 'tls.key');
+    try {
+      const pair = readPair(certPath, keyPath);
+      logger.info({ cert: certPath, key: keyPath }, 'no --tls-cert/--tls-key given: serving the pair "eviction-guard certs" wrote');
+      return pair;
+    } catch (error) {
+      throw new Error(
+        `${options.certDir} holds ca.crt from "eviction-guard certs" but no readable tls.crt/tls.key ` +
+          `(${error instanceof Error ? error.message : String(error)}): run "eviction-guard certs" again or pass --tls-cert/--tls-key`,
+        { cause: error },
+      );
+    }
   }
   const pair = ensureSelfSignedPair(options.certDir, [os.hostname()]);
   logger.warn(
@@ -108,13 +158,19 @@ function loadServingPair(options: ServeOptions, logger: Logger): { cert: string;
       ? 'no --tls-cert/--tls-key given: generated a self-signed serving pair (not for production)'
       : 'no --tls-cert/--tls-key given: reusing the self-signed serving pair (not for production)',
   );
-  return { cert: readFileSync(pair.certPath, 'utf8'), key: readFileSync(pair.keyPath, 'utf8') };
+  return readPair(pair.certPath, pair.keyPath);
+}
+
+function readPair(certPath: string, keyPath: string): LoadedPair {
+  return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath, keyPath };
 }
 
 export interface RunningWebhook {
   port: number;
   cluster: ClusterView;
   logger: Logger;
+  /** The serving certificate new connections get (it changes when the pair's files do). */
+  certificate(): ServingCertificate;
   /** Graceful shutdown: stop accepting, finish in-flight requests, stop the watches. */
   close(): Promise<void>;
 }
@@ -122,13 +178,19 @@ export interface RunningWebhook {
 /** Start the webhook; used by `serve` and by the end-to-end tests. */
 export async function startWebhook(options: ServeOptions, logger = createLogger(options.logLevel), cluster?: ClusterView): Promise<RunningWebhook> {
   const view = cluster ?? chooseCluster(options, logger);
-  const { cert, key } = loadServingPair(options, logger);
+  const pair = loadServingPair(options, logger);
+  const policies = startPolicyService({
+    paths: options.policies ?? [],
+    mode: options.mode ?? 'enforce',
+    kubeConfig: view instanceof LiveClusterView ? view.kubeConfig : undefined,
+    logger,
+  });
   const app = createApp({
     logger,
     isReady: () => view.isSynced(),
-    readyDetails: () => view.status(),
+    readyDetails: () => ({ ...view.status(), policies: policies.status() }),
     handleEviction: async (attempt) => {
-      const { verdict, context } = await evaluateEviction(attempt, view);
+      const { verdict, context } = await evaluateEviction(attempt, view, policies.findings);
       logger.info({ audit: auditRecord(attempt, verdict, context) }, verdict.allowed ? 'eviction allowed' : 'eviction denied');
       return verdict;
     },
@@ -136,19 +198,29 @@ export async function startWebhook(options: ServeOptions, logger = createLogger(
   await view.start();
   let server: HttpsServerHandle;
   try {
-    server = await startHttpsServer({ app, port: options.port, cert, key });
+    server = await startHttpsServer({ app, port: options.port, cert: pair.cert, key: pair.key });
   } catch (error) {
-    await view.stop();
+    await Promise.all([view.stop(), policies.close()]);
     throw error;
   }
-  logger.info({ port: server.port, mode: view.status().mode }, 'eviction-guard webhook listening (HTTPS, POST /validate)');
+  const watcher = watchServingPair({ ...options.tlsReload, certPath: pair.certPath, keyPath: pair.keyPath, target: server, logger, current: pair });
+  const certificate = server.certificate();
+  logger.info(
+    { port: server.port, mode: view.status().mode, certificate: { notAfter: certificate.notAfter.toISOString(), fingerprint256: certificate.fingerprint256 } },
+    'eviction-guard webhook listening (HTTPS, POST /validate)',
+  );
+  if (certificate.notAfter.getTime() <= Date.now()) {
+    logger.warn({ cert: pair.certPath, notAfter: certificate.notAfter.toISOString() }, 'the serving certificate has expired: clients will refuse it until the files are renewed');
+  }
   return {
     port: server.port,
     cluster: view,
     logger,
+    certificate: () => server.certificate(),
     close: async () => {
+      watcher.close();
       await server.close(SHUTDOWN_GRACE_MS);
-      await view.stop();
+      await Promise.all([view.stop(), policies.close()]);
     },
   };
 }

@@ -1,10 +1,11 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { EvictionFacts, PdbFacts, PodFacts } from '../domain';
-import { ApiError, getJson } from './api';
-import { ClusterIndex } from './index';
+import type { EvictionFacts, NamespaceFacts, PdbFacts, PodFacts, WorkloadFacts } from '../domain';
+import { ApiError, getJson, releaseConnections } from './api';
+import { evictionContext, type ClusterLookups } from './context';
+import { ClusterIndex, disruptedPodKeys, podNodeKeys } from './index';
 import { Interner } from './intern';
 import { Reflector, type ReflectorEvents } from './reflector';
-import { trimPdb, trimPod } from './trim';
+import { trimNamespace, trimPdb, trimPod, trimWorkload } from './trim';
 import type { ClusterLogger, ClusterStatus, ClusterView } from './view';
 
 export type ClusterHooks = ReflectorEvents;
@@ -24,48 +25,89 @@ function pdbsPath(namespace: string): string {
   return `/apis/policy/v1/namespaces/${encodeURIComponent(namespace)}/poddisruptionbudgets`;
 }
 
+/** The owners policies resolve a pod to, watched under apps/v1. */
+const WORKLOADS = [
+  { kind: 'ReplicaSet', resource: 'replicasets' },
+  { kind: 'Deployment', resource: 'deployments' },
+  { kind: 'StatefulSet', resource: 'statefulsets' },
+] as const;
+
+/** Namespaces are cluster-scoped; the store keys them under the empty namespace. */
+type StoredNamespace = NamespaceFacts & { namespace: '' };
+
 /**
  * The cluster as the API server shows it: a trimmed index of every pod and PDB kept current by
- * list+watch, and live reads for pods the index does not have and for confirming a deny.
+ * list+watch, and live reads for pods the index does not have and for confirming a deny. The
+ * ReplicaSets, Deployments, StatefulSets and namespaces policies read are watched and trimmed too.
  */
 export class LiveClusterView implements ClusterView {
   readonly factSource = 'cache' as const;
   private readonly interner = new Interner();
   private readonly pods: Reflector<PodFacts>;
   private readonly pdbs: Reflector<PdbFacts>;
+  private readonly workloads: Map<string, Reflector<WorkloadFacts>>;
+  private readonly namespaces: Reflector<StoredNamespace>;
   /** Ends live reads still in flight when the view stops. */
   private readonly stopping = new AbortController();
 
   constructor(
-    private readonly kubeConfig: KubeConfig,
+    /** Public so that other watches (EvictionPolicies) use the same cluster and credentials. */
+    readonly kubeConfig: KubeConfig,
     options: LiveClusterViewOptions = {},
   ) {
     const logger = options.logger ?? silentLogger;
     this.pods = new Reflector(
       kubeConfig,
-      { resource: 'pods', path: '/api/v1/pods', trim: (raw) => trimPod(raw, this.interner) },
+      { resource: 'pods', path: '/api/v1/pods', trim: (raw) => trimPod(raw, this.interner), secondaryKeys: podNodeKeys },
       logger,
       options.hooks,
     );
     this.pdbs = new Reflector(
       kubeConfig,
-      { resource: 'poddisruptionbudgets', path: '/apis/policy/v1/poddisruptionbudgets', trim: (raw) => trimPdb(raw, this.interner) },
+      {
+        resource: 'poddisruptionbudgets',
+        path: '/apis/policy/v1/poddisruptionbudgets',
+        trim: (raw) => trimPdb(raw, this.interner),
+        secondaryKeys: disruptedPodKeys,
+      },
+      logger,
+      options.hooks,
+    );
+    this.workloads = new Map(
+      WORKLOADS.map(({ kind, resource }) => [
+        kind,
+        new Reflector(kubeConfig, { resource, path: `/apis/apps/v1/${resource}`, trim: (raw) => trimWorkload(kind, raw, this.interner) }, logger, options.hooks),
+      ]),
+    );
+    this.namespaces = new Reflector(
+      kubeConfig,
+      {
+        resource: 'namespaces',
+        path: '/api/v1/namespaces',
+        trim: (raw) => {
+          const trimmed = trimNamespace(raw, this.interner);
+          return 'error' in trimmed ? trimmed : { facts: { ...trimmed.facts, namespace: '' } };
+        },
+      },
       logger,
       options.hooks,
     );
   }
 
+  private get reflectors(): Pick<Reflector<never>, 'start' | 'stop' | 'isSynced' | 'state'>[] {
+    return [this.pods, this.pdbs, ...this.workloads.values(), this.namespaces];
+  }
+
   async start(): Promise<void> {
-    this.pods.start();
-    this.pdbs.start();
+    for (const reflector of this.reflectors) reflector.start();
   }
 
   isSynced(): boolean {
-    return this.pods.isSynced && this.pdbs.isSynced;
+    return this.reflectors.every((reflector) => reflector.isSynced);
   }
 
   status(): ClusterStatus {
-    return { mode: 'live', synced: this.isSynced(), resources: [this.pods.state(), this.pdbs.state()] };
+    return { mode: 'live', synced: this.isSynced(), resources: this.reflectors.map((reflector) => reflector.state()) };
   }
 
   /**
@@ -76,7 +118,8 @@ export class LiveClusterView implements ClusterView {
   async facts(namespace: string, podName: string): Promise<EvictionFacts> {
     if (this.isSynced()) {
       const index = new ClusterIndex(this.pods.store, this.pdbs.store);
-      if (index.pod(namespace, podName) !== undefined) return index.facts(namespace, podName, 'cache');
+      const facts = index.facts(namespace, podName, 'cache');
+      if (facts.pod !== undefined) return { ...facts, context: evictionContext(facts.pod, this.lookups(), facts.pdbs) };
     }
     return this.readLive(namespace, podName);
   }
@@ -87,13 +130,26 @@ export class LiveClusterView implements ClusterView {
 
   async stop(): Promise<void> {
     this.stopping.abort();
-    await Promise.all([this.pods.stop(), this.pdbs.stop()]);
+    await Promise.all(this.reflectors.map((reflector) => reflector.stop()));
+    releaseConnections(this.kubeConfig);
+  }
+
+  /** The indexed objects, read when a decision asks (stores are swapped whole by a relist). */
+  private lookups(): ClusterLookups {
+    return {
+      workload: (kind, namespace, name) => this.workloads.get(kind)?.store.get(namespace, name),
+      namespace: (name) => this.namespaces.store.get('', name),
+      podsInNamespace: (namespace) => this.pods.store.inNamespace(namespace),
+      podsOnNode: (node) => this.pods.store.withKey(node),
+      isRecordedDisruption: (pod) => this.pdbs.store.secondaryKeyCount > 0 && this.pdbs.store.hasKey(`${pod.namespace}/${pod.name}`),
+    };
   }
 
   private async readLive(namespace: string, podName: string): Promise<EvictionFacts> {
     const [pod, pdbs] = await Promise.all([this.readPod(namespace, podName), this.readPdbs(namespace)]);
     const pods = this.pods.store;
-    return { pod, pdbs, podsInNamespace: () => pods.inNamespace(namespace), source: 'live' };
+    const context = pod === undefined ? undefined : evictionContext(pod, this.lookups(), pdbs);
+    return { pod, pdbs, podsInNamespace: () => pods.inNamespace(namespace), source: 'live', ...(context ? { context } : {}) };
   }
 
   private async readPod(namespace: string, name: string): Promise<PodFacts | undefined> {

@@ -22,11 +22,15 @@ export interface WatchedResource<T> {
   /** Collection path across all namespaces: '/api/v1/pods'. */
   path: string;
   trim(raw: unknown): Trimmed<T>;
+  /** Secondary keys the store indexes objects by (NamespacedStore). */
+  secondaryKeys?: (item: T) => readonly string[];
 }
 
 export interface ReflectorEvents {
   /** A watch ended (or its list failed) and is being restarted; for metrics. */
   onWatchRestart?(resource: string): void;
+  /** The store changed: a relist swapped it, or a watch event changed an object. */
+  onChange?(resource: string): void;
 }
 
 type WatchEnd =
@@ -58,7 +62,7 @@ function watchConfig(kubeConfig: KubeConfig, onAgent: (agent: { destroy(): void 
 }
 
 export class Reflector<T extends { namespace: string; name: string }> {
-  private current = new NamespacedStore<T>();
+  private current: NamespacedStore<T>;
   private resourceVersion = '';
   private synced = false;
   private restarts = 0;
@@ -76,7 +80,9 @@ export class Reflector<T extends { namespace: string; name: string }> {
     private readonly watched: WatchedResource<T>,
     private readonly logger: ClusterLogger,
     private readonly events: ReflectorEvents = {},
-  ) {}
+  ) {
+    this.current = new NamespacedStore<T>(watched.secondaryKeys);
+  }
 
   /** The objects as of the last list plus the watch events since; replaced whole by each relist. */
   get store(): NamespacedStore<T> {
@@ -154,7 +160,7 @@ export class Reflector<T extends { namespace: string; name: string }> {
   private async relist(): Promise<void> {
     const { resource, path } = this.watched;
     const started = Date.now();
-    const store = new NamespacedStore<T>();
+    const store = new NamespacedStore<T>(this.watched.secondaryKeys);
     const rejected: string[] = [];
     let continueToken: string | undefined;
     let resourceVersion = '';
@@ -193,6 +199,7 @@ export class Reflector<T extends { namespace: string; name: string }> {
     this.resourceVersion = resourceVersion;
     this.logger.info({ resource, count: store.size, resourceVersion, durationMs: Date.now() - started }, 'listed');
     this.synced = true;
+    this.events.onChange?.(resource);
   }
 
   private watch(): Promise<WatchEnd> {
@@ -249,10 +256,10 @@ export class Reflector<T extends { namespace: string; name: string }> {
       const trimmed = this.watched.trim(object);
       if ('error' in trimmed) {
         this.logger.warn({ resource, event: type, error: trimmed.error }, 'skipped a watch event that cannot be indexed');
-      } else if (type === 'DELETED') {
-        this.current.delete(trimmed.facts.namespace, trimmed.facts.name);
       } else {
-        this.current.set(trimmed.facts);
+        if (type === 'DELETED') this.current.delete(trimmed.facts.namespace, trimmed.facts.name);
+        else this.current.set(trimmed.facts);
+        this.events.onChange?.(resource);
       }
     } else if (type !== 'BOOKMARK') {
       this.logger.debug({ resource, event: type }, 'ignored a watch event of unknown type');

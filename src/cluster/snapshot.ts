@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { EvictionFacts } from '../domain';
+import { evictionContext, type ClusterLookups } from './context';
 import { ClusterIndex, NamespacedStore } from './index';
 import { Interner } from './intern';
 import { trimNamespace, trimPdb, trimPod, trimWorkload, type NamespaceFacts, type Trimmed, type WorkloadFacts } from './trim';
@@ -157,7 +158,19 @@ export class SnapshotClusterView implements ClusterView {
   }
 
   async facts(namespace: string, podName: string): Promise<EvictionFacts> {
-    return this.contents.index.facts(namespace, podName, 'snapshot');
+    const facts = this.contents.index.facts(namespace, podName, 'snapshot');
+    return facts.pod === undefined ? facts : { ...facts, context: evictionContext(facts.pod, this.lookups(), facts.pdbs) };
+  }
+
+  private lookups(): ClusterLookups {
+    const { index } = this.contents;
+    return {
+      workload: (kind, namespace, name) => this.workload(kind, namespace, name),
+      namespace: (name) => this.namespace(name),
+      podsInNamespace: (namespace) => index.podsInNamespace(namespace),
+      podsOnNode: (node) => index.pods.withKey(node),
+      isRecordedDisruption: (pod) => index.pdbs.secondaryKeyCount > 0 && index.pdbs.hasKey(`${pod.namespace}/${pod.name}`),
+    };
   }
 
   async confirm(namespace: string, podName: string): Promise<EvictionFacts> {

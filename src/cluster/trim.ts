@@ -1,31 +1,14 @@
 // Raw Kubernetes JSON → the trimmed facts the index keeps. Everything else is dropped the moment an
 // object arrives, so memory does not grow with spec, containers, managedFields or status details.
-import type { LabelSelector, LabelSelectorRequirement, OwnerRef, PdbCondition, PdbFacts, PodFacts } from '../domain';
+import type { LabelSelector, LabelSelectorRequirement, NamespaceFacts, OwnerRef, PdbCondition, PdbFacts, PodFacts, WorkloadFacts } from '../domain';
 import { V1BETA1_MATCH_NONE_KEY } from '../pdb/selector';
 import type { Interner } from './intern';
 
 /** A trimmed object, or why the raw one could not be trimmed. */
 export type Trimmed<T> = { facts: T } | { error: string };
 
-/** A ReplicaSet, Deployment or StatefulSet, kept for owner lookups. */
-export interface WorkloadFacts {
-  kind: string;
-  namespace: string;
-  name: string;
-  uid?: string;
-  /** spec.replicas; the API server defaults it to 1. */
-  replicas: number;
-  readyReplicas: number;
-  owner?: OwnerRef;
-  labels: Readonly<Record<string, string>>;
-}
-
-export interface NamespaceFacts {
-  name: string;
-  uid?: string;
-  labels: Readonly<Record<string, string>>;
-  annotations: Readonly<Record<string, string>>;
-}
+// The workload and namespace facts are domain types (policies read them); re-exported for cluster/.
+export type { NamespaceFacts, WorkloadFacts };
 
 type Json = Record<string, unknown>;
 

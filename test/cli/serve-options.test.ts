@@ -10,9 +10,19 @@ describe('eviction-guard serve flags', () => {
       tlsKey: undefined,
       kubeconfig: undefined,
       snapshot: undefined,
+      policies: [],
+      mode: 'enforce',
       logLevel: 'info',
       certDir: path.resolve('certs'),
     });
+  });
+
+  it('reads repeated --policy paths and --mode', () => {
+    expect(parseServeOptions(['--policy', 'a.yaml', '--policy', 'policies/', '--mode', 'warn'])).toMatchObject({
+      policies: ['a.yaml', 'policies/'],
+      mode: 'warn',
+    });
+    expect(parseServeOptions(['--mode', 'audit'])).toMatchObject({ mode: 'audit' });
   });
 
   it('reads every flag', () => {
@@ -33,6 +43,7 @@ describe('eviction-guard serve flags', () => {
     [['--tls-key', 'a.key'], /--tls-cert and --tls-key go together/],
     [['--kubeconfig', 'kc', '--snapshot', 's.yaml'], /alternatives/],
     [['--log-level', 'loud'], /--log-level must be one of/],
+    [['--mode', 'strict'], /--mode must be one of enforce, warn, audit, got "strict"/],
     [['--no-such-flag'], /Unknown option '--no-such-flag'/],
     [['stray'], /Unexpected argument 'stray'|positional/],
   ])('rejects %j with a usage error', (argv, message) => {

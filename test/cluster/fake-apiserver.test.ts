@@ -102,6 +102,33 @@ describe('FakeApiServer', () => {
     expect((await get('/api/v1/pods', 'wrong')).status).toBe(401);
   });
 
+  it('serves apps/v1 workloads by namespace, and namespaces and EvictionPolicies cluster-scoped', async () => {
+    fake.upsert({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'shop' }, spec: { replicas: 3 } });
+    fake.upsert({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'web-1', namespace: 'shop' } });
+    fake.upsert({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'data' } });
+    fake.upsert({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { env: 'prod' } } });
+    fake.upsert({ apiVersion: 'evictionguard.io/v1alpha1', kind: 'EvictionPolicy', metadata: { name: 'freeze' }, spec: {} });
+
+    expect((await get('/apis/apps/v1/namespaces/shop/deployments')).body.items.map((item: any) => item.spec.replicas)).toEqual([3]);
+    expect((await get('/apis/apps/v1/replicasets')).body).toMatchObject({ kind: 'ReplicaSetList', items: [{ metadata: { name: 'web-1' } }] });
+    expect((await get('/apis/apps/v1/statefulsets')).body.items).toHaveLength(1);
+    const namespaces = await get('/api/v1/namespaces');
+    expect(namespaces.body).toMatchObject({ kind: 'NamespaceList', items: [{ metadata: { name: 'shop', labels: { env: 'prod' } } }] });
+    expect(namespaces.body.items[0].metadata.namespace).toBeUndefined();
+    expect((await get('/api/v1/namespaces/shop')).body).toMatchObject({ kind: 'Namespace', metadata: { name: 'shop' } });
+    expect((await get('/apis/evictionguard.io/v1alpha1/evictionpolicies/freeze')).body).toMatchObject({ kind: 'EvictionPolicy', apiVersion: 'evictionguard.io/v1alpha1' });
+
+    const events = watchEvents('/apis/evictionguard.io/v1alpha1/evictionpolicies?watch=true', 2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    fake.remove('EvictionPolicy', '', 'freeze');
+    expect((await events).map((event) => event.type)).toEqual(['ADDED', 'DELETED']);
+  });
+
+  it('answers 404 for EvictionPolicies while their CRD is not installed', async () => {
+    fake.evictionPolicyCrdInstalled = false;
+    expect(await get('/apis/evictionguard.io/v1alpha1/evictionpolicies')).toMatchObject({ status: 404, body: { reason: 'NotFound' } });
+  });
+
   it('bulk-loads objects that a list then returns', async () => {
     fake.bulkLoad(Array.from({ length: 1200 }, (_, index) => podObject(`ns-${index % 7}`, `pod-${index}`)));
     const page = await get('/api/v1/pods?limit=500');

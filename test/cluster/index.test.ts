@@ -1,4 +1,4 @@
-import { ClusterIndex, NamespacedStore } from '../../src/cluster/index';
+import { ClusterIndex, disruptedPodKeys, NamespacedStore, podNodeKeys } from '../../src/cluster/index';
 import type { PdbFacts, PodFacts } from '../../src/domain';
 
 function pod(namespace: string, name: string): PodFacts {
@@ -15,6 +15,37 @@ function pdb(namespace: string, name: string): PdbFacts {
 }
 
 describe('NamespacedStore', () => {
+  it('keeps a secondary index current through updates, moves and deletes', () => {
+    const onNode = (name: string, nodeName: string | undefined) => ({ ...pod('shop', name), nodeName });
+    const store = new NamespacedStore<PodFacts>(podNodeKeys);
+    store.set(onNode('a', 'node-1'));
+    store.set(onNode('b', 'node-1'));
+    store.set({ ...onNode('c', 'node-2'), namespace: 'tools' });
+    store.set(onNode('pending', undefined));
+    expect(store.withKey('node-1').map((p) => p.name)).toEqual(['a', 'b']);
+    store.set(onNode('a', 'node-2'));
+    expect(store.withKey('node-1').map((p) => p.name)).toEqual(['b']);
+    expect(store.withKey('node-2').map((p) => p.name).sort()).toEqual(['a', 'c']);
+    store.delete('shop', 'b');
+    expect(store.withKey('node-1')).toEqual([]);
+    expect(new NamespacedStore<PodFacts>().withKey('node-2')).toEqual([]);
+    expect(new ClusterIndex().pods.withKey('node-1')).toEqual([]);
+  });
+
+  it('indexes an object under several keys: PDBs by the pods they record as disrupted', () => {
+    const at = '2024-06-05T10:00:00Z';
+    const recording = (name: string, disruptedPods: Record<string, string>) => ({ ...pdb('shop', name), status: { ...pdb('shop', name).status, disruptedPods } });
+    const store = new ClusterIndex().pdbs;
+    store.set(recording('a', { 'web-1': at, 'web-2': at }));
+    store.set(recording('b', { 'web-2': at }));
+    expect(disruptedPodKeys(recording('a', { 'web-1': at }))).toEqual(['shop/web-1']);
+    expect(store.withKey('shop/web-2').map((p) => p.name)).toEqual(['a', 'b']);
+    expect([store.hasKey('shop/web-1'), store.hasKey('shop/web-3'), store.secondaryKeyCount]).toEqual([true, false, 2]);
+    store.set(recording('a', {}));
+    expect(store.withKey('shop/web-1')).toEqual([]);
+    expect(store.withKey('shop/web-2').map((p) => p.name)).toEqual(['b']);
+  });
+
   it('looks objects up by namespace and name, and counts each name once', () => {
     const store = new NamespacedStore<PodFacts>();
     store.set(pod('shop', 'a'));

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { LiveClusterView } from '../../src/cluster/live';
 import type { ClusterLogger, ResourceSyncState } from '../../src/cluster/view';
 import { FakeApiServer } from '../fake-apiserver';
-import { pdbObject, podObject } from '../helpers/objects';
+import { namespaceObject, pdbObject, podObject, workloadObject } from '../helpers/objects';
 
 let dir: string;
 let fake: FakeApiServer;
@@ -45,6 +45,9 @@ async function waitFor(what: string, condition: () => boolean | Promise<boolean>
   }
 }
 
+/** Pods and PDBs for the mirror; workloads and namespaces for policies. */
+const WATCHED_RESOURCES = ['pods', 'poddisruptionbudgets', 'replicasets', 'deployments', 'statefulsets', 'namespaces'];
+
 function resourceState(resource: string): ResourceSyncState {
   return view.status().resources.find((state) => state.resource === resource)!;
 }
@@ -52,7 +55,7 @@ function resourceState(resource: string): ResourceSyncState {
 async function startSynced(): Promise<void> {
   await view.start();
   await waitFor('initial sync', () => view.isSynced());
-  await waitFor('both watches', () => fake.activeWatches() === 2);
+  await waitFor('every watch', () => fake.activeWatches() === WATCHED_RESOURCES.length);
 }
 
 async function elapsedMs(promise: Promise<unknown>): Promise<{ ms: number; error: unknown }> {
@@ -78,6 +81,10 @@ describe('LiveClusterView against a fake API server', () => {
       resources: [
         { resource: 'pods', synced: true, count: 1103, restarts: 0 },
         { resource: 'poddisruptionbudgets', synced: true, count: 1, restarts: 0 },
+        { resource: 'replicasets', synced: true, count: 0, restarts: 0 },
+        { resource: 'deployments', synced: true, count: 0, restarts: 0 },
+        { resource: 'statefulsets', synced: true, count: 0, restarts: 0 },
+        { resource: 'namespaces', synced: true, count: 0, restarts: 0 },
       ],
     });
     const podLists = fake.requests.filter((request) => request.path === '/api/v1/pods' && !request.watch);
@@ -118,7 +125,7 @@ describe('LiveClusterView against a fake API server', () => {
     expect(Number(bookmarked)).toBeGreaterThan(Number(lastPodVersion));
     await new Promise((resolve) => setTimeout(resolve, 50));
     fake.dropWatches();
-    await waitFor('watches resumed', () => fake.activeWatches() === 2);
+    await waitFor('watches resumed', () => fake.activeWatches() === WATCHED_RESOURCES.length);
     const resumedPodWatch = fake.requests.filter((request) => request.watch && request.path === '/api/v1/pods').at(-1);
     expect(resumedPodWatch?.query.resourceVersion).toBe(bookmarked);
   });
@@ -126,9 +133,9 @@ describe('LiveClusterView against a fake API server', () => {
   it('recovers from a dropped watch, counts the restart and still sees later updates', async () => {
     await startSynced();
     fake.dropWatches();
-    await waitFor('watches resumed', () => fake.activeWatches() === 2 && resourceState('pods').restarts >= 1);
+    await waitFor('watches resumed', () => fake.activeWatches() === WATCHED_RESOURCES.length && resourceState('pods').restarts >= 1);
     expect(resourceState('pods')).toMatchObject({ restarts: 1, lastError: expect.stringContaining('watch') });
-    expect(restarts.sort()).toEqual(['poddisruptionbudgets', 'pods']);
+    expect(restarts.sort()).toEqual([...WATCHED_RESOURCES].sort());
     expect(warnings).toContainEqual(expect.objectContaining({ resource: 'pods', restarts: 1 }));
 
     fake.upsert(podObject('shop', 'web-2', { labels: { app: 'web' }, phase: 'Failed', ready: false }));
@@ -170,7 +177,7 @@ describe('LiveClusterView against a fake API server', () => {
     await waitFor('failed restarts', () => resourceState('pods').restarts >= 2);
 
     fake.setDown(false);
-    await waitFor('watches back', () => fake.activeWatches() === 2, 8000);
+    await waitFor('watches back', () => fake.activeWatches() === WATCHED_RESOURCES.length, 8000);
     fake.upsert(podObject('shop', 'web-9'));
     await waitFor('update after recovery', async () => (await view.facts('shop', 'web-9')).source === 'cache');
     expect((await view.confirm('shop', 'web-1')).source).toBe('live');
@@ -206,6 +213,26 @@ describe('LiveClusterView against a fake API server', () => {
     expect({ pod: facts.pod, source: facts.source, pdbs: facts.pdbs.length }).toEqual({ pod: undefined, source: 'live', pdbs: 1 });
   });
 
+  it('gives facts a context: the Deployment behind a ReplicaSet, the namespace, the pods of the node', async () => {
+    fake.upsert(workloadObject('Deployment', 'shop', 'web', 4));
+    fake.upsert(workloadObject('ReplicaSet', 'shop', 'web-rs', 4, { kind: 'Deployment', name: 'web' }));
+    fake.upsert(namespaceObject('shop', { env: 'prod' }, { 'evictionguard.io/protect': 'true', 'other.io/x': 'dropped' }));
+    fake.upsert(podObject('shop', 'web-1', { labels: { app: 'web' }, owner: { kind: 'ReplicaSet', name: 'web-rs' } }));
+    await startSynced();
+    await waitFor('the workloads', () => resourceState('replicasets').count === 1 && resourceState('namespaces').count === 1);
+
+    const { context } = await view.facts('shop', 'web-1');
+    expect(context?.owner).toEqual({ kind: 'Deployment', name: 'web', replicas: 4, readyReplicas: 4, replicasFrom: 'spec' });
+    expect(context?.namespace).toMatchObject({ name: 'shop', labels: { env: 'prod' }, annotations: { 'evictionguard.io/protect': 'true' } });
+    expect(context?.peers('node').map((pod) => pod.name).sort()).toEqual(['shell', 'web-1', 'web-2']);
+
+    fake.upsert(workloadObject('Deployment', 'shop', 'web', 1));
+    await waitFor('the scale-down', async () => (await view.facts('shop', 'web-1')).context?.owner.replicas === 1);
+    // A pod read live gets a context from the index too.
+    fake.upsert(podObject('shop', 'fresh', { owner: { kind: 'ReplicaSet', name: 'web-rs' } }));
+    expect((await view.confirm('shop', 'fresh')).context?.owner).toMatchObject({ kind: 'Deployment', name: 'web' });
+  });
+
   it('stop() ends watches, timers and pending connects, leaving no open handles', async () => {
     const countByType = () => {
       const counts = new Map<string, number>();
@@ -221,7 +248,9 @@ describe('LiveClusterView against a fake API server', () => {
     const stopping = await elapsedMs(view.stop());
     expect(stopping.ms).toBeLessThan(200);
     await fake.close();
-    await new Promise((resolve) => setImmediate(resolve));
+    // Six watch sockets close over a few event-loop turns; a leak would outlast the wait.
+    const isSettled = () => [...countByType()].every(([type, count]) => count <= (before.get(type) ?? 0));
+    await waitFor('sockets closed', isSettled, 250).catch(() => undefined);
 
     const after = countByType();
     for (const [type, count] of after) expect({ type, count }).toEqual({ type, count: Math.min(count, before.get(type) ?? 0) });

@@ -97,6 +97,12 @@ describe('SnapshotClusterView', () => {
     expect(facts.pdbs.find((pdb) => pdb.name === 'legacy-pdb')?.selector?.matchExpressions?.[0].operator).toBe('Exists');
     expect(facts.podsInNamespace().map((pod) => pod.name)).toEqual(['web-1']);
 
+    // Policies read the owner behind the ReplicaSet and the namespace from the snapshot too.
+    expect(facts.context?.owner).toEqual({ kind: 'Deployment', name: 'web', replicas: 1, readyReplicas: 1, replicasFrom: 'spec' });
+    expect(facts.context?.namespace?.labels).toEqual({ team: 'web' });
+    expect(facts.context?.peers('node').map((pod) => pod.name)).toEqual(['web-1']);
+    expect((await view.facts('shop', 'missing')).context).toBeUndefined();
+
     expect(view.workload('ReplicaSet', 'shop', 'web-abc')).toMatchObject({ replicas: 1, owner: { kind: 'Deployment', name: 'web' } });
     expect(view.workload('StatefulSet', 'shop', 'db')).toMatchObject({ replicas: 3, readyReplicas: 3 });
     expect(view.namespace('shop')?.labels).toEqual({ team: 'web' });

@@ -114,7 +114,7 @@ describe('eviction-guard serve against a live (fake) API server', () => {
     fake.dropWatches();
     fake.upsert(exhaustedPdb());
     await waitFor('the 429 after the watch restarted', deniedWith(429));
-    await waitFor('watches re-established', () => fake.activeWatches() === 2);
+    await waitFor('watches re-established', () => fake.activeWatches('pods') === 1 && fake.activeWatches('poddisruptionbudgets') === 1);
     fake.upsert(openPdb());
     await waitFor('allowed again', allowed());
   });

@@ -7,6 +7,9 @@ export interface PodOptions {
   ready?: boolean;
   nodeName?: string;
   owner?: { kind: string; name: string; uid?: string };
+  annotations?: Record<string, string>;
+  /** Set metadata.deletionTimestamp, as for a pod that is terminating. */
+  deleting?: boolean;
 }
 
 export function podObject(namespace: string, name: string, options: PodOptions = {}): KubeObject {
@@ -18,6 +21,8 @@ export function podObject(namespace: string, name: string, options: PodOptions =
       name,
       namespace,
       labels,
+      ...(options.annotations ? { annotations: options.annotations } : {}),
+      ...(options.deleting ? { deletionTimestamp: '2024-06-05T10:00:00Z', deletionGracePeriodSeconds: 30 } : {}),
       ...(owner ? { ownerReferences: [{ apiVersion: 'apps/v1', controller: true, blockOwnerDeletion: true, uid: `${owner.name}-uid`, ...owner }] } : {}),
     },
     spec: { nodeName, containers: [{ name: 'main', image: 'registry.example.com/app:1.0.0' }] },
@@ -41,6 +46,7 @@ export interface PdbOptions {
   expectedPods?: number;
   generation?: number;
   observedGeneration?: number;
+  disruptedPods?: Record<string, string>;
 }
 
 export function pdbObject(namespace: string, name: string, options: PdbOptions = {}): KubeObject {
@@ -60,6 +66,37 @@ export function pdbObject(namespace: string, name: string, options: PdbOptions =
       currentHealthy: options.currentHealthy ?? 2,
       desiredHealthy: options.desiredHealthy ?? 1,
       expectedPods: options.expectedPods ?? 2,
+      ...(options.disruptedPods ? { disruptedPods: options.disruptedPods } : {}),
     },
   };
+}
+
+/** A ReplicaSet, Deployment or StatefulSet, optionally owned by another (a Deployment's ReplicaSet). */
+export function workloadObject(
+  kind: 'ReplicaSet' | 'Deployment' | 'StatefulSet',
+  namespace: string,
+  name: string,
+  replicas: number,
+  owner?: { kind: string; name: string },
+): KubeObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind,
+    metadata: {
+      name,
+      namespace,
+      ...(owner ? { ownerReferences: [{ apiVersion: 'apps/v1', controller: true, uid: `${owner.name}-uid`, ...owner }] } : {}),
+    },
+    spec: { replicas, selector: { matchLabels: { app: name } } },
+    status: { replicas, readyReplicas: replicas },
+  };
+}
+
+export function namespaceObject(name: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}): KubeObject {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels, annotations } };
+}
+
+/** An EvictionPolicy custom resource with this spec. */
+export function evictionPolicyObject(name: string, spec: unknown): KubeObject {
+  return { apiVersion: 'evictionguard.io/v1alpha1', kind: 'EvictionPolicy', metadata: { name }, spec };
 }

@@ -8,15 +8,20 @@ export interface ClusterShape {
   pdbsPerNamespace: number;
   /** Every n-th PDB allows no disruption, so evictions of its pods are denied. */
   exhaustedEvery: number;
+  /** Pods are dealt round-robin over this many nodes (100 per node at 100k pods; kubelet's default cap is 110). */
+  nodes: number;
 }
 
-export const BENCH_CLUSTER: ClusterShape = { namespaces: 1000, podsPerNamespace: 100, pdbsPerNamespace: 10, exhaustedEvery: 10 };
+export const BENCH_CLUSTER: ClusterShape = { namespaces: 1000, podsPerNamespace: 100, pdbsPerNamespace: 10, exhaustedEvery: 10, nodes: 1000 };
+
+/** Consecutive pods land on different nodes, as a scheduler spreading a workload would place them. */
+const nodeName = (podIndex: number, shape: ClusterShape) => `node-${podIndex % shape.nodes}`;
 
 export const namespaceName = (n: number) => `team-${n}`;
 export const appName = (p: number) => `app-${p}`;
 export const podName = (app: number, i: number) => `${appName(app)}-7d9c5b7f6-${i.toString(36).padStart(5, 'x')}`;
 
-function pod(namespace: string, app: number, i: number): KubeObject {
+function pod(namespace: string, app: number, i: number, node: string): KubeObject {
   const name = podName(app, i);
   const rs = `${appName(app)}-7d9c5b7f6`;
   return {
@@ -36,7 +41,7 @@ function pod(namespace: string, app: number, i: number): KubeObject {
       ],
     },
     spec: {
-      nodeName: `node-${(app * 7 + i) % 500}`,
+      nodeName: node,
       serviceAccountName: appName(app),
       containers: [
         {
@@ -89,11 +94,12 @@ export const isExhausted = (shape: ClusterShape, app: number) => app % shape.exh
 /** Pods spread evenly over the PDBs of each namespace: app-k has podsPerNamespace / pdbsPerNamespace pods. */
 export function* syntheticCluster(shape: ClusterShape = BENCH_CLUSTER): Generator<KubeObject> {
   const podsPerApp = shape.podsPerNamespace / shape.pdbsPerNamespace;
+  let podIndex = 0;
   for (let n = 0; n < shape.namespaces; n++) {
     const namespace = namespaceName(n);
     for (let app = 0; app < shape.pdbsPerNamespace; app++) {
       yield pdb(namespace, app, isExhausted(shape, app), podsPerApp);
-      for (let i = 0; i < podsPerApp; i++) yield pod(namespace, app, i);
+      for (let i = 0; i < podsPerApp; i++) yield pod(namespace, app, i, nodeName(podIndex++, shape));
     }
   }
 }

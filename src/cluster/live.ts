@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { EvictionFacts, NamespaceFacts, PdbFacts, PodFacts, WorkloadFacts } from '../domain';
 import { ApiError, getJson, releaseConnections } from './api';
@@ -56,6 +57,9 @@ export class LiveClusterView implements ClusterView {
     options: LiveClusterViewOptions = {},
   ) {
     const logger = options.logger ?? silentLogger;
+    // Every live read in flight listens on this signal; concurrent denials would otherwise trip
+    // Node's "possible EventTarget memory leak" warning at 11 listeners.
+    setMaxListeners(0, this.stopping.signal);
     this.pods = new Reflector(
       kubeConfig,
       { resource: 'pods', path: '/api/v1/pods', trim: (raw) => trimPod(raw, this.interner), secondaryKeys: podNodeKeys },

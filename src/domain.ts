@@ -196,6 +196,8 @@ export interface Finding {
   retryAfterSeconds?: number;
   /** PDBs involved, as namespace/name. */
   pdbs?: string[];
+  /** The check itself could not be evaluated (e.g. a CEL runtime error); counted as a policy error. */
+  evaluationFailed?: boolean;
 }
 
 /** What the webhook answers, before wire encoding. */

@@ -2,13 +2,15 @@
 // policy/v1 PodDisruptionBudgets, apps/v1 ReplicaSets, Deployments and StatefulSets, namespaces and
 // the cluster-scoped EvictionPolicy custom resource over HTTPS: paged lists (limit/continue) at a consistent
 // resourceVersion, watches that replay history after a resourceVersion and then stream changes as
-// chunked JSON lines, BOOKMARK events, 410 Expired after compaction, and Status errors.
+// chunked JSON lines, BOOKMARK events, 410 Expired after compaction, and Status errors. core/v1
+// Events can be created, patched and listed (fake-events.ts), and made to fail.
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
+import { EVENTS_ROUTE, FakeEvents } from './fake-events';
 import { makeTestCertificate, type TestCertificate } from './helpers/tls';
 
 type Resource = 'pods' | 'poddisruptionbudgets' | 'replicasets' | 'deployments' | 'statefulsets' | 'namespaces' | 'evictionpolicies';
@@ -143,6 +145,8 @@ export class FakeApiServer {
   listPageDelayMs = 0;
   /** While false, EvictionPolicy paths answer 404 as they do before the CRD is installed. */
   evictionPolicyCrdInstalled = true;
+  /** core/v1 Events (fake-events.ts): created and patched by the webhook, not watched. */
+  readonly events = new FakeEvents(() => String(++this.resourceVersionCounter));
 
   private resourceVersionCounter = 1;
   /** History at or below this resourceVersion is forgotten: watches from older versions get 410. */
@@ -352,6 +356,11 @@ export class FakeApiServer {
     };
     if (request.headers.authorization !== `Bearer ${this.token}`) {
       send(401, statusBody(401, 'Unauthorized', 'Unauthorized'));
+      return;
+    }
+    const eventsMatch = EVENTS_ROUTE.exec(url.pathname);
+    if (eventsMatch !== null) {
+      this.events.handle(request, eventsMatch, send);
       return;
     }
     if (request.method !== 'GET') {

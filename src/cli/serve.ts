@@ -1,11 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { auditRecord } from '../audit/record';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../audit/logger';
 import { ensureSelfSignedPair } from '../certs/selfsigned';
 import { resolveKubeConfig } from '../cluster/kubeconfig';
-import { LiveClusterView } from '../cluster/live';
+import { LiveClusterView, type ClusterHooks } from '../cluster/live';
 import { demoClusterView, SnapshotClusterView } from '../cluster/snapshot';
 import type { ClusterView } from '../cluster/view';
 import { evaluateEviction } from '../evaluate';
@@ -15,6 +14,7 @@ import { createApp } from '../server/app';
 import { startHttpsServer, type HttpsServerHandle } from '../server/https';
 import type { ServingCertificate } from '../server/serving-pair';
 import { watchServingPair, type ServingPairWatchOptions } from '../server/tls-reloader';
+import { createObservability, OBSERVABILITY_FLAGS, OBSERVABILITY_USAGE, parseObservabilityOptions, type ObservabilityOptions } from './observability';
 import { parseFlags, parsePort, UsageError } from './usage';
 
 export const SERVE_USAGE = `Usage: eviction-guard serve [flags]
@@ -39,12 +39,13 @@ Flags:
   --mode MODE           ${ENFORCEMENT_MODES.join('|')} (default enforce): the strongest action policies
                         take; warn and audit turn policy denials into warnings or audit records
                         (PDB checks still mirror the API server)
+${OBSERVABILITY_USAGE}
   --log-level LEVEL     ${LOG_LEVELS.join('|')} (default info)
   -h, --help            show this help`;
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
-export interface ServeOptions {
+export interface ServeOptions extends ObservabilityOptions {
   port: number;
   tlsCert?: string;
   tlsKey?: string;
@@ -73,6 +74,7 @@ export function parseServeOptions(argv: string[]): ServeOptions | 'help' {
       policy: { type: 'string', multiple: true },
       mode: { type: 'string' },
       'log-level': { type: 'string' },
+      ...OBSERVABILITY_FLAGS,
     },
     SERVE_USAGE,
   );
@@ -103,10 +105,11 @@ export function parseServeOptions(argv: string[]): ServeOptions | 'help' {
     mode: mode as EnforcementMode,
     logLevel: logLevel as LogLevel,
     certDir: path.resolve('certs'),
+    ...parseObservabilityOptions(values, SERVE_USAGE),
   };
 }
 
-function chooseCluster(options: ServeOptions, logger: Logger): ClusterView {
+function chooseCluster(options: ServeOptions, logger: Logger, hooks: ClusterHooks): ClusterView {
   if (options.snapshot !== undefined) {
     logger.info({ snapshot: options.snapshot }, 'serving decisions from a snapshot file');
     return SnapshotClusterView.fromFile(options.snapshot, 'snapshot');
@@ -114,7 +117,7 @@ function chooseCluster(options: ServeOptions, logger: Logger): ClusterView {
   const kubeConfig = resolveKubeConfig(options.kubeconfig);
   if (kubeConfig !== undefined) {
     logger.info({ cluster: kubeConfig.getCurrentCluster()?.server }, 'watching the cluster');
-    return new LiveClusterView(kubeConfig, { logger });
+    return new LiveClusterView(kubeConfig, { logger, hooks });
   }
   logger.warn(
     'DEMO MODE: no kubeconfig, in-cluster config or --snapshot was found, so the built-in demo cluster is served. ' +
@@ -167,6 +170,8 @@ function readPair(certPath: string, keyPath: string): LoadedPair {
 
 export interface RunningWebhook {
   port: number;
+  /** The bound metrics port; undefined when there is no metrics listener. */
+  metricsPort?: number;
   cluster: ClusterView;
   logger: Logger;
   /** The serving certificate new connections get (it changes when the pair's files do). */
@@ -177,21 +182,24 @@ export interface RunningWebhook {
 
 /** Start the webhook; used by `serve` and by the end-to-end tests. */
 export async function startWebhook(options: ServeOptions, logger = createLogger(options.logLevel), cluster?: ClusterView): Promise<RunningWebhook> {
-  const view = cluster ?? chooseCluster(options, logger);
+  const observability = createObservability(options, logger);
+  const view = cluster ?? chooseCluster(options, logger, observability.clusterHooks);
   const pair = loadServingPair(options, logger);
   const policies = startPolicyService({
     paths: options.policies ?? [],
     mode: options.mode ?? 'enforce',
     kubeConfig: view instanceof LiveClusterView ? view.kubeConfig : undefined,
     logger,
+    hooks: observability.clusterHooks,
   });
   const app = createApp({
     logger,
     isReady: () => view.isSynced(),
     readyDetails: () => ({ ...view.status(), policies: policies.status() }),
+    auditRecent: observability.auditRecent,
     handleEviction: async (attempt) => {
       const { verdict, context } = await evaluateEviction(attempt, view, policies.findings);
-      logger.info({ audit: auditRecord(attempt, verdict, context) }, verdict.allowed ? 'eviction allowed' : 'eviction denied');
+      observability.trail.record(attempt, verdict, context);
       return verdict;
     },
   });
@@ -200,10 +208,23 @@ export async function startWebhook(options: ServeOptions, logger = createLogger(
   try {
     server = await startHttpsServer({ app, port: options.port, cert: pair.cert, key: pair.key });
   } catch (error) {
-    await Promise.all([view.stop(), policies.close()]);
+    await Promise.all([view.stop(), policies.close(), observability.close()]);
     throw error;
   }
-  const watcher = watchServingPair({ ...options.tlsReload, certPath: pair.certPath, keyPath: pair.keyPath, target: server, logger, current: pair });
+  try {
+    await observability.start(view, server.certificate());
+  } catch (error) {
+    await Promise.all([server.close(0), view.stop(), policies.close(), observability.close()]);
+    throw error;
+  }
+  const watcher = watchServingPair({
+    ...options.tlsReload,
+    certPath: pair.certPath,
+    keyPath: pair.keyPath,
+    target: observability.servingPairTarget(server),
+    logger,
+    current: pair,
+  });
   const certificate = server.certificate();
   logger.info(
     { port: server.port, mode: view.status().mode, certificate: { notAfter: certificate.notAfter.toISOString(), fingerprint256: certificate.fingerprint256 } },
@@ -214,13 +235,15 @@ export async function startWebhook(options: ServeOptions, logger = createLogger(
   }
   return {
     port: server.port,
+    metricsPort: observability.metricsPort(),
     cluster: view,
     logger,
     certificate: () => server.certificate(),
     close: async () => {
       watcher.close();
       await server.close(SHUTDOWN_GRACE_MS);
-      await Promise.all([view.stop(), policies.close()]);
+      // After the server: every answered request has written its audit line by now.
+      await Promise.all([view.stop(), policies.close(), observability.close()]);
     },
   };
 }

@@ -80,14 +80,14 @@ function findingFor(source: Source, violation: Violation, options: PolicyCheckOp
 }
 
 function failedRuleFinding(source: Source, error: string, options: PolicyCheckOptions): Finding {
-  if (source.ignoresFailures) return { check: source.check, action: 'audit', message: `${error}; ignored (failurePolicy: Ignore).` };
+  if (source.ignoresFailures) return { check: source.check, action: 'audit', message: `${error}; ignored (failurePolicy: Ignore).`, evaluationFailed: true };
   const violation: Violation = {
     message: `${error}; counted as a violation (failurePolicy: Fail).`,
     summary: 'its CEL rule could not be evaluated',
     hint: 'fix the expression, or set failurePolicy: Ignore',
     retryable: false,
   };
-  return findingFor(source, violation, options);
+  return { ...findingFor(source, violation, options), evaluationFailed: true };
 }
 
 /**

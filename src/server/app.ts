@@ -1,4 +1,4 @@
-import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { decodeAdmissionReview } from '../admission/decode';
 import { allowResponse, encodeAdmissionResponse } from '../admission/encode';
@@ -11,6 +11,8 @@ export interface AppDeps {
   isReady(): boolean;
   /** Shown by /readyz, ready or not. */
   readyDetails(): unknown;
+  /** GET /audit/recent (audit/recent.ts); absent: 404. */
+  auditRecent?: RequestHandler;
   logger: Logger;
 }
 
@@ -68,6 +70,8 @@ export function createApp(deps: AppDeps): Express {
   app.get('/readyz', (_req, res) => {
     res.status(deps.isReady() ? 200 : 503).json(deps.readyDetails());
   });
+
+  if (deps.auditRecent) app.get('/audit/recent', deps.auditRecent);
 
   app.use((req, res) => {
     res.status(404).json({ error: `no route for ${req.method} ${req.path}` });

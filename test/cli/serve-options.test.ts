@@ -14,6 +14,13 @@ describe('eviction-guard serve flags', () => {
       mode: 'enforce',
       logLevel: 'info',
       certDir: path.resolve('certs'),
+      metricsPort: 9090,
+      metricsAddress: '0.0.0.0',
+      events: 'deny',
+      auditFile: undefined,
+      auditFileMaxBytes: 10 * 1024 * 1024,
+      auditFileKeep: 5,
+      auditRecent: 1000,
     });
   });
 

@@ -237,7 +237,7 @@ describe('the Dockerfile build steps, run without Docker', () => {
     // As `docker run IMAGE serve --port 0`; no kubeconfig anywhere, so the demo cluster is served.
     const env: NodeJS.ProcessEnv = { ...process.env, HOME: root, KUBECONFIG: path.join(root, 'no-such-kubeconfig'), NODE_ENV: 'production' };
     delete env.KUBERNETES_SERVICE_HOST;
-    server = spawn(command, [...entrypoint, ...cmd, '--port', '0'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(command, [...entrypoint, ...cmd, '--port', '0', '--metrics-port', '0'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
     port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the server did not start:\n${output.join('')}`)), 30_000);
       server?.on('exit', (code) => reject(new Error(`the server exited with ${code}:\n${output.join('')}`)));

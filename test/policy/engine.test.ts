@@ -101,6 +101,7 @@ describe('policyFindings()', () => {
           check: 'policy/needs-tier/cel',
           action: 'deny',
           code: 403,
+          evaluationFailed: true,
           message: 'CEL evaluation failed: line 1, column 11: field not found: tier; counted as a violation (failurePolicy: Fail).',
           hint: 'fix the expression, or set failurePolicy: Ignore',
         },
@@ -109,7 +110,12 @@ describe('policyFindings()', () => {
 
     it('pass under Ignore, recorded for the audit log', () => {
       expect(findings([failing('Ignore')])).toEqual([
-        { check: 'policy/needs-tier/cel', action: 'audit', message: 'CEL evaluation failed: line 1, column 11: field not found: tier; ignored (failurePolicy: Ignore).' },
+        {
+          check: 'policy/needs-tier/cel',
+          action: 'audit',
+          message: 'CEL evaluation failed: line 1, column 11: field not found: tier; ignored (failurePolicy: Ignore).',
+          evaluationFailed: true,
+        },
       ]);
     });
   });

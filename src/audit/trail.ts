@@ -1,0 +1,47 @@
+// Everything that happens after a decision, off the answer's critical path: the audit line on
+// stdout, the audit file, the ring behind /audit/recent, the metrics and the Event. Each sink is
+// optional; none of them can throw into the request.
+import type { EvictionAttempt, Verdict } from '../domain';
+import type { AuditFile } from './audit-file';
+import type { EventRecorder } from './events';
+import type { Logger } from './logger';
+import type { WebhookMetrics } from './metrics';
+import { auditRecord, type AuditRecord, type DecisionContext } from './record';
+import type { RecentDecisions } from './recent';
+
+export const MSG_ALLOWED = 'eviction allowed';
+export const MSG_DENIED = 'eviction denied';
+
+/** One line of the audit file and one item of /audit/recent: the stdout audit line's time, msg and audit fields. */
+export interface AuditEntry {
+  /** ISO 8601, UTC, milliseconds. */
+  time: string;
+  msg: typeof MSG_ALLOWED | typeof MSG_DENIED;
+  audit: AuditRecord;
+}
+
+export interface DecisionTrailSinks {
+  logger: Logger;
+  metrics?: WebhookMetrics;
+  events?: EventRecorder;
+  file?: AuditFile;
+  recent?: RecentDecisions;
+}
+
+export class DecisionTrail {
+  constructor(private readonly sinks: DecisionTrailSinks) {}
+
+  /** Audits one answered eviction; `durationSeconds` is what the admission histogram observes. */
+  record(attempt: EvictionAttempt, verdict: Verdict, context: DecisionContext, durationSeconds = context.latencyMs / 1000): void {
+    const { logger, metrics, events, file, recent } = this.sinks;
+    const audit = auditRecord(attempt, verdict, context);
+    const msg = verdict.allowed ? MSG_ALLOWED : MSG_DENIED;
+    logger.info({ audit }, msg);
+    const entry: AuditEntry = { time: new Date().toISOString(), msg, audit };
+    recent?.add(entry);
+    file?.write(entry);
+    metrics?.observeDecision(verdict, attempt.dryRun, durationSeconds);
+    // Never on dryRun (design.md): eventFor() checks it too, as the recorder can be used alone.
+    if (!attempt.dryRun) events?.record(attempt, verdict, context.podUid);
+  }
+}

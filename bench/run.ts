@@ -248,7 +248,7 @@ async function main(): Promise<void> {
     const startedAt = process.hrtime.bigint();
     const child = start(
       path.join(ROOT, 'dist/cli/main.js'),
-      ['serve', '--port', String(port), '--kubeconfig', cluster.kubeconfig, '--tls-cert', certPath, '--tls-key', keyPath, ...extraArgs, ...words(process.env.BENCH_WEBHOOK_ARGS)],
+      ['serve', '--port', String(port), '--kubeconfig', cluster.kubeconfig, '--tls-cert', certPath, '--tls-key', keyPath, '--metrics-port', '0', ...extraArgs, ...words(process.env.BENCH_WEBHOOK_ARGS)],
       { env: { ...process.env, HOME: dir }, nodeArgs: [...startNodeFlags(), ...words(process.env.BENCH_NODE_ARGS)], logFile },
     );
     while ((await get(port, '/readyz')) !== 200) {

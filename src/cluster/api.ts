@@ -4,6 +4,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import http from 'node:http';
 import https from 'node:https';
+import { KeepAliveAgents } from './agents';
 import { describeError } from './errors';
 
 /** No API call may take longer: the API server gives the whole webhook call 5 s. */
@@ -40,30 +41,11 @@ function statusProblem(status: number, body: string): { problem: string; reason?
   }
 }
 
-/**
- * One keep-alive agent per kubeconfig and TLS identity. client-node makes a new agent, and so a
- * new TLS handshake, for every call; a confirm read per denial then costs two handshakes. The
- * agent is replaced when the TLS material changes (e.g. an exec plugin rotating a client cert).
- */
-const keepAliveAgents = new WeakMap<KubeConfig, { identity: string; agent: https.Agent }>();
-
-function keepAliveAgent(kubeConfig: KubeConfig, options: https.RequestOptions): https.Agent {
-  const identity = [options.ca, options.cert, options.key, options.pfx, options.servername, options.rejectUnauthorized]
-    .map((value) => (value === undefined ? '' : String(value)))
-    .join('\u0000');
-  const cached = keepAliveAgents.get(kubeConfig);
-  if (cached?.identity === identity) return cached.agent;
-  cached?.agent.destroy();
-  const { ca, cert, key, pfx, passphrase, servername, rejectUnauthorized } = options;
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 32, timeout: 30_000, ca, cert, key, pfx, passphrase, servername, rejectUnauthorized });
-  keepAliveAgents.set(kubeConfig, { identity, agent });
-  return agent;
-}
+const readAgents = new KeepAliveAgents(32);
 
 /** Closes the kept-alive connections of a kubeconfig, when its cluster view stops. */
 export function releaseConnections(kubeConfig: KubeConfig): void {
-  keepAliveAgents.get(kubeConfig)?.agent.destroy();
-  keepAliveAgents.delete(kubeConfig);
+  readAgents.release(kubeConfig);
 }
 
 /** GET a path of the current cluster and parse the JSON answer; rejects with an ApiError. */
@@ -90,7 +72,7 @@ export async function getText(kubeConfig: KubeConfig, path: string, options: Get
   const url = new URL(cluster.server.replace(/\/+$/, '') + path);
   const isHttps = url.protocol !== 'http:';
   const transport = isHttps ? https : http;
-  const agent = isHttps ? keepAliveAgent(kubeConfig, requestOptions) : undefined;
+  const agent = isHttps ? readAgents.agentFor(kubeConfig, requestOptions) : undefined;
 
   const controller = new AbortController();
   let timedOut = false;

@@ -4,6 +4,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import http from 'node:http';
 import https from 'node:https';
+import { KeepAliveAgents } from './agents';
 import { describeError } from './errors';
 
 export const WRITE_TIMEOUT_MS = 5000;
@@ -31,26 +32,12 @@ export interface WriteOptions {
   signal?: AbortSignal;
 }
 
-const writeAgents = new WeakMap<KubeConfig, { identity: string; agent: https.Agent }>();
-
-function writeAgent(kubeConfig: KubeConfig, options: https.RequestOptions): https.Agent {
-  const identity = [options.ca, options.cert, options.key, options.pfx, options.servername, options.rejectUnauthorized]
-    .map((value) => (value === undefined ? '' : String(value)))
-    .join('\u0000');
-  const cached = writeAgents.get(kubeConfig);
-  if (cached?.identity === identity) return cached.agent;
-  cached?.agent.destroy();
-  const { ca, cert, key, pfx, passphrase, servername, rejectUnauthorized } = options;
-  // A handful of sockets: writes are queued and sent one at a time.
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 4, timeout: 30_000, ca, cert, key, pfx, passphrase, servername, rejectUnauthorized });
-  writeAgents.set(kubeConfig, { identity, agent });
-  return agent;
-}
+// A handful of sockets: writes are queued and sent one at a time.
+const writeAgents = new KeepAliveAgents(4);
 
 /** Closes the kept-alive write connections of a kubeconfig. */
 export function releaseWriteConnections(kubeConfig: KubeConfig): void {
-  writeAgents.get(kubeConfig)?.agent.destroy();
-  writeAgents.delete(kubeConfig);
+  writeAgents.release(kubeConfig);
 }
 
 function statusProblem(status: number, body: string): string {
@@ -100,7 +87,7 @@ export async function sendJson(kubeConfig: KubeConfig, method: WriteMethod, path
         url,
         {
           ...requestOptions,
-          agent: isHttps ? writeAgent(kubeConfig, requestOptions) : undefined,
+          agent: isHttps ? writeAgents.agentFor(kubeConfig, requestOptions) : undefined,
           method,
           headers: {
             ...requestOptions.headers,

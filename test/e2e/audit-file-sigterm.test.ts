@@ -4,7 +4,7 @@
 // HTTPS, and gets SIGTERM in the middle of it. Every answered eviction must have exactly one line
 // across the rotated files, and every line must be valid JSON with the documented fields.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +22,7 @@ const AUDIT_FIELDS = ['uid', 'user', 'groups', 'pod', 'node', 'dryRun', 'allowed
 
 const tls = makeTestCertificate();
 let root: string;
-let build: string;
+let build: string | undefined;
 let server: ChildProcess | undefined;
 const output: string[] = [];
 
@@ -51,6 +51,7 @@ beforeAll(() => {
   writeFileSync(path.join(root, 'tls.crt'), tls.cert);
   writeFileSync(path.join(root, 'tls.key'), tls.key);
   // Under node_modules/ so that the build resolves the repository's dependencies, as dist/ does.
+  mkdirSync(path.join(REPO, 'node_modules', '.cache'), { recursive: true });
   build = mkdtempSync(path.join(REPO, 'node_modules', '.cache', 'audit-sigterm-build-'));
   const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', build], { cwd: REPO, encoding: 'utf8' });
   if (tsc.status !== 0) throw new Error(`the build failed:\n${tsc.stdout}${tsc.stderr}`);
@@ -59,7 +60,7 @@ beforeAll(() => {
 afterAll(() => {
   if (server && server.exitCode === null) server.kill('SIGKILL');
   rmSync(root, { recursive: true, force: true });
-  rmSync(build, { recursive: true, force: true });
+  if (build) rmSync(build, { recursive: true, force: true });
 });
 
 describe('eviction-guard serve --audit-file', () => {
@@ -70,7 +71,7 @@ describe('eviction-guard serve --audit-file', () => {
     server = spawn(
       process.execPath,
       [
-        path.join(build, 'cli', 'main.js'),
+        path.join(build!, 'cli', 'main.js'),
         'serve',
         '--port', '0',
         '--metrics-port', '0',

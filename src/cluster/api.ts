@@ -30,16 +30,6 @@ export interface GetOptions {
   signal?: AbortSignal;
 }
 
-function statusProblem(status: number, body: string): { problem: string; reason?: string } {
-  try {
-    const parsed = JSON.parse(body) as { reason?: unknown; message?: unknown };
-    const reason = typeof parsed.reason === 'string' ? parsed.reason : undefined;
-    const message = typeof parsed.message === 'string' ? parsed.message : '';
-    return { problem: `HTTP ${status}${reason ? ` ${reason}` : ''}${message ? `: ${message}` : ''}`, reason };
-  } catch {
-    return { problem: `HTTP ${status}` };
-  }
-}
 
 const readAgents = new KeepAliveAgents(32);
 
@@ -58,70 +48,106 @@ export async function getJson(kubeConfig: KubeConfig, path: string, options: Get
   }
 }
 
-/** GET a path of the current cluster and answer the body of a 2xx response; rejects with an ApiError. */
-export async function getText(kubeConfig: KubeConfig, path: string, options: GetOptions = {}): Promise<string> {
-  const timeoutMs = Math.min(options.timeoutMs ?? API_TIMEOUT_MS, API_TIMEOUT_MS);
+/** One request to the current cluster, with the kubeconfig's credentials, an agent and a deadline. */
+export interface ClusterExchange {
+  method: string;
+  path: string;
+  body?: string;
+  contentType?: string;
+  timeoutMs: number;
+  /** Aborts the request early, e.g. when the view stops. */
+  signal?: AbortSignal;
+  agents: KeepAliveAgents;
+}
+
+/**
+ * Sends one request and answers its status and body, whatever the status. Rejects with an Error
+ * saying what went wrong (no cluster, authentication, timeout, abort, network) for the caller to
+ * wrap with the request it made.
+ */
+export async function exchange(kubeConfig: KubeConfig, call: ClusterExchange): Promise<{ status: number; text: string }> {
   const cluster = kubeConfig.getCurrentCluster();
-  if (cluster === null) throw new ApiError(path, 'the kubeconfig has no current cluster');
+  if (cluster === null) throw new Error('the kubeconfig has no current cluster');
   const requestOptions: https.RequestOptions = {};
   try {
     await kubeConfig.applyToHTTPSOptions(requestOptions);
   } catch (error) {
-    throw new ApiError(path, `cannot authenticate: ${describeError(error)}`);
+    throw new Error(`cannot authenticate: ${describeError(error)}`);
   }
-  const url = new URL(cluster.server.replace(/\/+$/, '') + path);
+  const url = new URL(cluster.server.replace(/\/+$/, '') + call.path);
   const isHttps = url.protocol !== 'http:';
-  const transport = isHttps ? https : http;
-  const agent = isHttps ? readAgents.agentFor(kubeConfig, requestOptions) : undefined;
 
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     controller.abort();
-  }, timeoutMs);
+  }, call.timeoutMs);
   const abortFromCaller = () => controller.abort();
-  options.signal?.addEventListener('abort', abortFromCaller, { once: true });
-  if (options.signal?.aborted) controller.abort();
+  call.signal?.addEventListener('abort', abortFromCaller, { once: true });
+  if (call.signal?.aborted) controller.abort();
 
   try {
-    return await new Promise<string>((resolve, reject) => {
+    return await new Promise((resolve, reject) => {
       const fail = (error: unknown) => {
-        if (timedOut) reject(new ApiError(path, `timed out after ${timeoutMs} ms`));
-        else if (options.signal?.aborted) reject(new ApiError(path, 'aborted: the cluster view is stopping'));
-        else reject(new ApiError(path, describeError(error)));
+        if (timedOut) reject(new Error(`timed out after ${call.timeoutMs} ms`));
+        else if (call.signal?.aborted) reject(new Error('aborted: the client is stopping'));
+        else reject(new Error(describeError(error)));
       };
-      const request = transport.request(
+      const headers: http.OutgoingHttpHeaders = { ...(requestOptions.headers as http.OutgoingHttpHeaders | undefined), Accept: 'application/json' };
+      if (call.body !== undefined) {
+        headers['Content-Type'] = call.contentType ?? 'application/json';
+        headers['Content-Length'] = Buffer.byteLength(call.body);
+      }
+      const request = (isHttps ? https : http).request(
         url,
         {
           ...requestOptions,
-          agent,
-          method: 'GET',
-          headers: { ...requestOptions.headers, Accept: 'application/json' },
+          agent: isHttps ? call.agents.agentFor(kubeConfig, requestOptions) : undefined,
+          method: call.method,
+          headers,
           signal: controller.signal,
         },
         (response) => {
           // Decoding as it arrives keeps a page out of Buffer chunks and their concatenated copy.
-          let body = '';
+          let text = '';
           response.setEncoding('utf8');
-          response.on('data', (chunk: string) => (body += chunk));
+          response.on('data', (chunk: string) => (text += chunk));
           response.on('error', fail);
-          response.on('end', () => {
-            const status = response.statusCode ?? 0;
-            if (status >= 200 && status <= 299) {
-              resolve(body);
-              return;
-            }
-            const { problem, reason } = statusProblem(status, body);
-            reject(new ApiError(path, problem, status, reason));
-          });
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
         },
       );
       request.on('error', fail);
-      request.end();
+      request.end(call.body);
     });
   } finally {
     clearTimeout(timer);
-    options.signal?.removeEventListener('abort', abortFromCaller);
+    call.signal?.removeEventListener('abort', abortFromCaller);
   }
+}
+
+/** A Status body's reason and message, for errors. */
+export function statusProblem(status: number, body: string): { problem: string; reason?: string } {
+  try {
+    const parsed = JSON.parse(body) as { reason?: unknown; message?: unknown };
+    const reason = typeof parsed.reason === 'string' ? parsed.reason : undefined;
+    const message = typeof parsed.message === 'string' ? parsed.message : '';
+    return { problem: `HTTP ${status}${reason ? ` ${reason}` : ''}${message ? `: ${message}` : ''}`, reason };
+  } catch {
+    return { problem: `HTTP ${status}` };
+  }
+}
+
+/** GET a path of the current cluster and answer the body of a 2xx response; rejects with an ApiError. */
+export async function getText(kubeConfig: KubeConfig, path: string, options: GetOptions = {}): Promise<string> {
+  const timeoutMs = Math.min(options.timeoutMs ?? API_TIMEOUT_MS, API_TIMEOUT_MS);
+  let reply: { status: number; text: string };
+  try {
+    reply = await exchange(kubeConfig, { method: 'GET', path, timeoutMs, signal: options.signal, agents: readAgents });
+  } catch (error) {
+    throw new ApiError(path, describeError(error));
+  }
+  if (reply.status >= 200 && reply.status <= 299) return reply.text;
+  const { problem, reason } = statusProblem(reply.status, reply.text);
+  throw new ApiError(path, problem, reply.status, reason);
 }

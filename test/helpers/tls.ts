@@ -32,7 +32,10 @@ export function makeTestCertificate(options: TestCertificateOptions = {}): TestC
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(privateKey.n, privateKey.e);
   // A leading 0 nibble keeps the DER integer positive.
-  cert.serialNumber = '0' + randomBytes(15).toString('hex');
+  // A positive serial whose DER integer is minimal: a leading 0x00 byte is "illegal padding" to OpenSSL 3.
+  const serial = randomBytes(16);
+  serial[0] = serial[0] & 0x7f || 0x01;
+  cert.serialNumber = serial.toString('hex');
   const now = Date.now();
   cert.validity.notBefore = new Date(now - 60_000);
   cert.validity.notAfter = new Date(now + validDays * 86_400_000);

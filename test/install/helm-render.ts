@@ -345,7 +345,10 @@ function makeCertificate(commonName: string, days: number, dnsNames: string[], i
   const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-  cert.serialNumber = `0${randomBytes(15).toString('hex')}`;
+  // Positive, and minimal in DER (a leading 0x00 byte is "illegal padding" to OpenSSL 3).
+  const serial = randomBytes(16);
+  serial[0] = serial[0] & 0x7f || 0x01;
+  cert.serialNumber = serial.toString('hex');
   cert.validity.notBefore = new Date();
   cert.validity.notAfter = new Date(Date.now() + days * 86_400_000);
   cert.setSubject([{ name: 'commonName', value: commonName }]);

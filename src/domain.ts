@@ -24,6 +24,9 @@ export interface EvictionAttempt {
   gracePeriodSeconds?: number;
 }
 
+/** Marks a mirror (static) pod, which the kubelet owns: drain skips it and PodFacts keep it. */
+export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
+
 /** The controller that owns a pod (its controllerRef). */
 export interface OwnerRef {
   kind: string;
@@ -110,6 +113,8 @@ export interface WorkloadFacts {
   readyReplicas: number;
   owner?: OwnerRef;
   labels: Readonly<Record<string, string>>;
+  /** spec.template.metadata.labels: the labels of the pods it creates (lint reads them). */
+  templateLabels: Readonly<Record<string, string>>;
 }
 
 export interface NamespaceFacts {

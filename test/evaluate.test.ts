@@ -1,3 +1,4 @@
+import { memoryInventory } from '../src/cluster/inventory';
 import type { ClusterView } from '../src/cluster/view';
 import type { EvictionAttempt, EvictionFacts, Finding } from '../src/domain';
 import { evaluateEviction, type PolicyCheck } from '../src/evaluate';
@@ -20,6 +21,7 @@ function viewOf(facts: () => Promise<EvictionFacts>, confirm: () => Promise<Evic
     isSynced: () => true,
     status: () => ({ mode: 'live' as const, synced: true, resources: [] }),
     facts,
+    inventory: () => memoryInventory({}),
     confirm: () => {
       view.confirms++;
       return confirm();

@@ -51,6 +51,13 @@ export class NamespacedStore<T extends { namespace: string; name: string }> {
     return true;
   }
 
+  /** Every object, namespace by namespace. */
+  all(): T[] {
+    const items: T[] = [];
+    for (const names of this.byNamespace.values()) for (const item of names.values()) items.push(item);
+    return items;
+  }
+
   inNamespace(namespace: string): T[] {
     const names = this.byNamespace.get(namespace);
     return names === undefined ? [] : [...names.values()];

@@ -2,7 +2,8 @@ import { setMaxListeners } from 'node:events';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { EvictionFacts, NamespaceFacts, PdbFacts, PodFacts, WorkloadFacts } from '../domain';
 import { ApiError, getJson, releaseConnections } from './api';
-import { evictionContext, type ClusterLookups } from './context';
+import { evictionContext } from './context';
+import { inventoryOf, type ClusterInventory } from './inventory';
 import { ClusterIndex, disruptedPodKeys, podNodeKeys } from './index';
 import { Interner } from './intern';
 import { Reflector, type ReflectorEvents } from './reflector';
@@ -123,7 +124,7 @@ export class LiveClusterView implements ClusterView {
     if (this.isSynced()) {
       const index = new ClusterIndex(this.pods.store, this.pdbs.store);
       const facts = index.facts(namespace, podName, 'cache');
-      if (facts.pod !== undefined) return { ...facts, context: evictionContext(facts.pod, this.lookups(), facts.pdbs) };
+      if (facts.pod !== undefined) return { ...facts, context: evictionContext(facts.pod, this.inventory(), facts.pdbs) };
     }
     return this.readLive(namespace, podName);
   }
@@ -138,21 +139,21 @@ export class LiveClusterView implements ClusterView {
     releaseConnections(this.kubeConfig);
   }
 
-  /** The indexed objects, read when a decision asks (stores are swapped whole by a relist). */
-  private lookups(): ClusterLookups {
-    return {
-      workload: (kind, namespace, name) => this.workloads.get(kind)?.store.get(namespace, name),
+  /** The indexed objects, read when asked (stores are swapped whole by a relist). */
+  inventory(): ClusterInventory {
+    return inventoryOf({
+      pods: () => this.pods.store,
+      pdbs: () => this.pdbs.store,
+      workloadKinds: [...this.workloads.keys()],
+      workloads: (kind) => this.workloads.get(kind)?.store,
       namespace: (name) => this.namespaces.store.get('', name),
-      podsInNamespace: (namespace) => this.pods.store.inNamespace(namespace),
-      podsOnNode: (node) => this.pods.store.withKey(node),
-      isRecordedDisruption: (pod) => this.pdbs.store.secondaryKeyCount > 0 && this.pdbs.store.hasKey(`${pod.namespace}/${pod.name}`),
-    };
+    });
   }
 
   private async readLive(namespace: string, podName: string): Promise<EvictionFacts> {
     const [pod, pdbs] = await Promise.all([this.readPod(namespace, podName), this.readPdbs(namespace)]);
     const pods = this.pods.store;
-    const context = pod === undefined ? undefined : evictionContext(pod, this.lookups(), pdbs);
+    const context = pod === undefined ? undefined : evictionContext(pod, this.inventory(), pdbs);
     return { pod, pdbs, podsInNamespace: () => pods.inNamespace(namespace), source: 'live', ...(context ? { context } : {}) };
   }
 

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { EvictionFacts } from '../domain';
-import { evictionContext, type ClusterLookups } from './context';
+import { evictionContext } from './context';
+import { inventoryOf, type ClusterInventory } from './inventory';
 import { ClusterIndex, NamespacedStore } from './index';
 import { Interner } from './intern';
 import { trimNamespace, trimPdb, trimPod, trimWorkload, type NamespaceFacts, type Trimmed, type WorkloadFacts } from './trim';
@@ -64,7 +65,8 @@ class SnapshotContents {
   readonly ignoredKinds = new Map<string, number>();
   private readonly interner = new Interner();
 
-  constructor(private readonly file: string) {}
+  /** The file add() reads from, named in errors. */
+  file = '';
 
   add(value: unknown, where: string): void {
     if (value === null || value === undefined) return;
@@ -120,16 +122,24 @@ export class SnapshotClusterView implements ClusterView {
 
   /** Loads a snapshot file; throws a SnapshotError naming the file and document when it cannot. */
   static fromFile(file: string, mode: SnapshotMode = 'snapshot', options: SnapshotOptions = {}): SnapshotClusterView {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new SnapshotError(file, `cannot read the file: ${describeError(error)}`);
+    return SnapshotClusterView.fromFiles([file], mode, options);
+  }
+
+  /** Loads several files into one snapshot, such as the manifests `lint` reads. */
+  static fromFiles(files: readonly string[], mode: SnapshotMode = 'snapshot', options: SnapshotOptions = {}): SnapshotClusterView {
+    const contents = new SnapshotContents();
+    for (const file of files) {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (error) {
+        throw new SnapshotError(file, `cannot read the file: ${describeError(error)}`);
+      }
+      contents.file = file;
+      parseDocuments(text, file).forEach((document, index) => contents.add(document, `document ${index + 1}`));
     }
-    const contents = new SnapshotContents(file);
-    parseDocuments(text, file).forEach((document, index) => contents.add(document, `document ${index + 1}`));
     if (contents.ignoredKinds.size > 0) {
-      options.logger?.debug({ file, ignored: Object.fromEntries(contents.ignoredKinds) }, 'snapshot: ignored kinds that decisions do not use');
+      options.logger?.debug({ files, ignored: Object.fromEntries(contents.ignoredKinds) }, 'snapshot: ignored kinds that decisions do not use');
     }
     return new SnapshotClusterView(contents, mode);
   }
@@ -159,18 +169,18 @@ export class SnapshotClusterView implements ClusterView {
 
   async facts(namespace: string, podName: string): Promise<EvictionFacts> {
     const facts = this.contents.index.facts(namespace, podName, 'snapshot');
-    return facts.pod === undefined ? facts : { ...facts, context: evictionContext(facts.pod, this.lookups(), facts.pdbs) };
+    return facts.pod === undefined ? facts : { ...facts, context: evictionContext(facts.pod, this.inventory(), facts.pdbs) };
   }
 
-  private lookups(): ClusterLookups {
-    const { index } = this.contents;
-    return {
-      workload: (kind, namespace, name) => this.workload(kind, namespace, name),
-      namespace: (name) => this.namespace(name),
-      podsInNamespace: (namespace) => index.podsInNamespace(namespace),
-      podsOnNode: (node) => index.pods.withKey(node),
-      isRecordedDisruption: (pod) => index.pdbs.secondaryKeyCount > 0 && index.pdbs.hasKey(`${pod.namespace}/${pod.name}`),
-    };
+  inventory(): ClusterInventory {
+    const { index, workloads, namespaces } = this.contents;
+    return inventoryOf({
+      pods: () => index.pods,
+      pdbs: () => index.pdbs,
+      workloadKinds: WORKLOAD_KINDS,
+      workloads: (kind) => workloads.get(kind as WorkloadKind),
+      namespace: (name) => namespaces.get(name),
+    });
   }
 
   async confirm(namespace: string, podName: string): Promise<EvictionFacts> {

@@ -1,5 +1,6 @@
 // Raw Kubernetes JSON → the trimmed facts the index keeps. Everything else is dropped the moment an
 // object arrives, so memory does not grow with spec, containers, managedFields or status details.
+import { MIRROR_POD_ANNOTATION } from '../domain';
 import type { LabelSelector, LabelSelectorRequirement, NamespaceFacts, OwnerRef, PdbCondition, PdbFacts, PodFacts, WorkloadFacts } from '../domain';
 import { V1BETA1_MATCH_NONE_KEY } from '../pdb/selector';
 import type { Interner } from './intern';
@@ -12,7 +13,6 @@ export type { NamespaceFacts, WorkloadFacts };
 
 type Json = Record<string, unknown>;
 
-const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
 const OWN_ANNOTATION_PREFIX = 'evictionguard.io/';
 
 function asObject(value: unknown): Json | undefined {
@@ -194,16 +194,19 @@ export function trimWorkload(kind: string, raw: unknown, interner: Interner): Tr
   const identity = identify(raw, kind, interner, true);
   if ('error' in identity) return identity;
   const { metadata, namespace, name } = identity;
+  const spec = asObject((raw as Json).spec);
   return {
     facts: {
       kind: interner.string(kind),
       namespace,
       name,
       uid: asString(metadata.uid),
-      replicas: asNumber(asObject((raw as Json).spec)?.replicas) ?? 1,
+      replicas: asNumber(spec?.replicas) ?? 1,
       readyReplicas: asNumber(asObject((raw as Json).status)?.readyReplicas) ?? 0,
       owner: controllerOf(metadata, interner),
       labels: interner.record(scalarEntries(metadata.labels)),
+      // Interned: a ReplicaSet's template labels are the very record its pods' labels are.
+      templateLabels: interner.record(scalarEntries(asObject(asObject(spec?.template)?.metadata)?.labels)),
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { EvictionFacts, FactSource } from '../domain';
+import type { ClusterInventory } from './inventory';
 
 /** The logging a cluster source needs; a pino logger fits. */
 export interface ClusterLogger {
@@ -46,6 +47,8 @@ export interface ClusterView {
    * Sources without an API server return the same as facts().
    */
   confirm(namespace: string, podName: string): Promise<EvictionFacts>;
+  /** Everything the source holds, for the tools that look at the whole cluster (check, lint, PDB guard). */
+  inventory(): ClusterInventory;
   /** The source facts() reads from when the index has the pod. */
   readonly factSource: FactSource;
   stop(): Promise<void>;

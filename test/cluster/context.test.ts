@@ -3,7 +3,7 @@ import type { NamespaceFacts, PdbFacts, PodFacts, WorkloadFacts } from '../../sr
 import { factsFor, pdbFacts, podFacts } from '../helpers/facts';
 
 function workload(kind: string, name: string, replicas: number, owner?: { kind: string; name: string }): WorkloadFacts {
-  return { kind, namespace: 'shop', name, replicas, readyReplicas: replicas - 1, labels: {}, ...(owner ? { owner } : {}) };
+  return { kind, namespace: 'shop', name, replicas, readyReplicas: replicas - 1, labels: {}, templateLabels: {}, ...(owner ? { owner } : {}) };
 }
 
 function lookupsOf(pods: PodFacts[], workloads: WorkloadFacts[] = [], namespaces: NamespaceFacts[] = [], pdbs: PdbFacts[] = []): ClusterLookups {

@@ -193,7 +193,7 @@ describe('trimPdb', () => {
 });
 
 describe('trimWorkload and trimNamespace', () => {
-  it('keeps kind, identity, replicas, readyReplicas, controller and labels of a ReplicaSet', () => {
+  it('keeps kind, identity, replicas, readyReplicas, controller, labels and pod template labels of a ReplicaSet', () => {
     const rs = facts(
       trimWorkload(
         'ReplicaSet',
@@ -205,7 +205,7 @@ describe('trimWorkload and trimNamespace', () => {
             labels: { app: 'web' },
             ownerReferences: [{ kind: 'Deployment', name: 'web', uid: 'uid-d', controller: true }],
           },
-          spec: { replicas: 3, template: { spec: { containers: [] } } },
+          spec: { replicas: 3, template: { metadata: { labels: { app: 'web', 'pod-template-hash': '7d9c5b7f6' } }, spec: { containers: [] } } },
           status: { readyReplicas: 2 },
         },
         new Interner(),
@@ -220,6 +220,7 @@ describe('trimWorkload and trimNamespace', () => {
       readyReplicas: 2,
       owner: { kind: 'Deployment', name: 'web', uid: 'uid-d' },
       labels: { app: 'web' },
+      templateLabels: { app: 'web', 'pod-template-hash': '7d9c5b7f6' },
     });
   });
 

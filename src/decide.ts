@@ -57,7 +57,7 @@ function failOpenFinding(denial: Finding, error: string): Finding {
  * drain retry forever for something waiting cannot fix (eviction-semantics.md §7). Ties go to the
  * first finding, and the mirror's finding comes first.
  */
-function decisiveDenial(denials: readonly Finding[]): Finding | undefined {
+export function decisiveDenial(denials: readonly Finding[]): Finding | undefined {
   return denials.find((finding) => (finding.code ?? 403) !== 429) ?? denials[0];
 }
 

@@ -3,9 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../audit/logger';
 import { ensureSelfSignedPair } from '../certs/selfsigned';
-import { resolveKubeConfig } from '../cluster/kubeconfig';
-import { LiveClusterView, type ClusterHooks } from '../cluster/live';
-import { demoClusterView, SnapshotClusterView } from '../cluster/snapshot';
+import { LiveClusterView } from '../cluster/live';
 import type { ClusterView } from '../cluster/view';
 import { evaluateEviction } from '../evaluate';
 import { ENFORCEMENT_MODES, type EnforcementMode } from '../policy/engine';
@@ -14,6 +12,7 @@ import { createApp } from '../server/app';
 import { startHttpsServer, type HttpsServerHandle } from '../server/https';
 import type { ServingCertificate } from '../server/serving-pair';
 import { watchServingPair, type ServingPairWatchOptions } from '../server/tls-reloader';
+import { openCluster } from './cluster';
 import { createObservability, OBSERVABILITY_FLAGS, OBSERVABILITY_USAGE, parseObservabilityOptions, type ObservabilityOptions } from './observability';
 import { parseFlags, parsePort, UsageError } from './usage';
 
@@ -109,23 +108,6 @@ export function parseServeOptions(argv: string[]): ServeOptions | 'help' {
   };
 }
 
-function chooseCluster(options: ServeOptions, logger: Logger, hooks: ClusterHooks): ClusterView {
-  if (options.snapshot !== undefined) {
-    logger.info({ snapshot: options.snapshot }, 'serving decisions from a snapshot file');
-    return SnapshotClusterView.fromFile(options.snapshot, 'snapshot');
-  }
-  const kubeConfig = resolveKubeConfig(options.kubeconfig);
-  if (kubeConfig !== undefined) {
-    logger.info({ cluster: kubeConfig.getCurrentCluster()?.server }, 'watching the cluster');
-    return new LiveClusterView(kubeConfig, { logger, hooks });
-  }
-  logger.warn(
-    'DEMO MODE: no kubeconfig, in-cluster config or --snapshot was found, so the built-in demo cluster is served. ' +
-      'Decisions describe demo pods, not a real cluster.',
-  );
-  return demoClusterView();
-}
-
 interface LoadedPair {
   cert: string;
   key: string;
@@ -183,7 +165,7 @@ export interface RunningWebhook {
 /** Start the webhook; used by `serve` and by the end-to-end tests. */
 export async function startWebhook(options: ServeOptions, logger = createLogger(options.logLevel), cluster?: ClusterView): Promise<RunningWebhook> {
   const observability = createObservability(options, logger);
-  const view = cluster ?? chooseCluster(options, logger, observability.clusterHooks);
+  const view = cluster ?? openCluster(options, logger, observability.clusterHooks);
   const pair = loadServingPair(options, logger);
   const policies = startPolicyService({
     paths: options.policies ?? [],

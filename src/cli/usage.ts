@@ -14,9 +14,9 @@ export class UsageError extends Error {
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** node:util parseArgs, with its errors turned into UsageErrors that carry the command's usage. */
-export function parseFlags<T extends Options>(argv: string[], options: T, usage: string) {
+export function parseFlags<T extends Options>(argv: string[], options: T, usage: string, allowPositionals = false) {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true });
+    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error), usage);
   }
@@ -30,3 +30,15 @@ export function parsePort(value: string | undefined, fallback: number, flag: str
   }
   return port;
 }
+
+/** Exit codes shared by the operator commands (check, lint); documented in the README. */
+export const EXIT = {
+  ok: 0,
+  /** check: the drain would not complete; lint: the worst finding is a warning. */
+  problem: 1,
+  usage: 2,
+  /** lint: the worst finding is an error. */
+  lintError: 3,
+  /** The cluster, snapshot or files could not be read: no answer. */
+  unreadable: 4,
+} as const;

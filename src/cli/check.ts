@@ -1,0 +1,227 @@
+// `eviction-guard check`: can I drain this node, and if not, why? Before the drain starts.
+import { LOG_LEVELS, type LogLevel, type Logger } from '../audit/logger';
+import { LiveClusterView } from '../cluster/live';
+import { describeError } from '../cluster/errors';
+import type { Requester } from '../domain';
+import type { DrainFlags } from '../drain/filters';
+import { checkDrain, type DrainReport, type DrainScope, type PodCheck, type PodResult } from '../drain/preflight';
+import { clip } from '../pdb/explain';
+import { ENFORCEMENT_MODES, type EnforcementMode } from '../policy/engine';
+import { startPolicyService, type PolicyService } from '../policy/service';
+import { cliLogger, openCluster, waitForSync, type ClusterChoice } from './cluster';
+import { parseOutputFormat, renderData, renderTable, type OutputFormat } from './render';
+import { EXIT, parseFlags, UsageError } from './usage';
+
+export const CHECK_USAGE = `Usage: eviction-guard check (--node NAME | --namespace NS | POD...) [flags]
+
+Drain preflight: for every pod a drain would touch, what kubectl drain's own filters do with it and
+whether its eviction would pass right now (the webhook's PDB mirror and EvictionPolicies).
+PODs are NAMESPACE/NAME, or NAME with --namespace (default "default").
+
+Flags:
+  --node NAME               the pods on this node, as "kubectl drain NAME" would see them
+  -n, --namespace NS        the pods of this namespace; with PODs, their namespace
+  --ignore-daemonsets       kubectl drain's flags: they change what its filters do
+  --delete-emptydir-data    (alias --delete-local-data)
+  --force
+  --kubeconfig FILE         cluster to read (default: in-cluster, $KUBECONFIG, ~/.kube/config)
+  --snapshot FILE           read a YAML/JSON dump instead (kubectl get pods,pdb,rs,deploy,sts,ns -A -o yaml)
+                            With neither, the built-in demo cluster is read.
+  --policy PATH             EvictionPolicy file or folder; repeatable. In a cluster, EvictionPolicy
+                            objects are read as well.
+  --mode MODE               ${ENFORCEMENT_MODES.join('|')} (default enforce), as the webhook runs
+  --as USER                 who drains (policies match subjects; default: nobody in particular)
+  --as-group GROUP          the drainer's groups; repeatable (default system:authenticated)
+  -o, --output FORMAT       table|json|yaml (default table)
+  --timeout SECONDS         how long to wait for the cluster to be listed (default 30)
+  --log-level LEVEL         ${LOG_LEVELS.join('|')} (default warn), on stderr
+  -h, --help                show this help
+
+Exit codes: 0 the drain would complete, 1 it would not, 2 usage error, 4 the cluster could not be read.`;
+
+export interface CheckOptions extends ClusterChoice {
+  scope: DrainScope;
+  flags: DrainFlags;
+  policies: string[];
+  mode: EnforcementMode;
+  requester: Requester;
+  output: OutputFormat;
+  timeoutMs: number;
+  logLevel: LogLevel;
+}
+
+function parsePodArgument(argument: string, namespace: string | undefined): { namespace: string; name: string } {
+  const parts = argument.split('/');
+  if (parts.length === 1 && parts[0] !== '') return { namespace: namespace ?? 'default', name: parts[0] };
+  if (parts.length === 2 && parts[0] !== '' && parts[1] !== '') {
+    if (namespace !== undefined && namespace !== parts[0]) {
+      throw new UsageError(`pod "${argument}" is not in --namespace ${namespace}`, CHECK_USAGE);
+    }
+    return { namespace: parts[0], name: parts[1] };
+  }
+  throw new UsageError(`a POD is NAMESPACE/NAME or NAME, got "${argument}"`, CHECK_USAGE);
+}
+
+export function parseCheckOptions(argv: string[]): CheckOptions | 'help' {
+  const { values, positionals } = parseFlags(
+    argv,
+    {
+      node: { type: 'string' },
+      namespace: { type: 'string', short: 'n' },
+      'ignore-daemonsets': { type: 'boolean' },
+      'delete-emptydir-data': { type: 'boolean' },
+      'delete-local-data': { type: 'boolean' },
+      force: { type: 'boolean' },
+      kubeconfig: { type: 'string' },
+      snapshot: { type: 'string' },
+      policy: { type: 'string', multiple: true },
+      mode: { type: 'string' },
+      as: { type: 'string' },
+      'as-group': { type: 'string', multiple: true },
+      output: { type: 'string', short: 'o' },
+      timeout: { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+    CHECK_USAGE,
+    true,
+  );
+  if (values.help) return 'help';
+  const node = values.node as string | undefined;
+  const namespace = values.namespace as string | undefined;
+  const chosen = [node !== undefined, positionals.length > 0, namespace !== undefined && positionals.length === 0].filter(Boolean).length;
+  if (chosen !== 1) throw new UsageError('give exactly one of --node NAME, --namespace NS, or PODs', CHECK_USAGE);
+  if (node === '') throw new UsageError('--node needs a node name', CHECK_USAGE);
+  const scope: DrainScope =
+    node !== undefined
+      ? { node }
+      : positionals.length > 0
+        ? { pods: positionals.map((argument) => parsePodArgument(argument, namespace)) }
+        : { namespace: namespace! };
+
+  if (values.kubeconfig !== undefined && values.snapshot !== undefined) {
+    throw new UsageError('--kubeconfig and --snapshot are alternatives: give one', CHECK_USAGE);
+  }
+  const mode = (values.mode ?? 'enforce') as string;
+  if (!(ENFORCEMENT_MODES as readonly string[]).includes(mode)) {
+    throw new UsageError(`--mode must be one of ${ENFORCEMENT_MODES.join(', ')}, got "${mode}"`, CHECK_USAGE);
+  }
+  const logLevel = (values['log-level'] ?? 'warn') as string;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`, CHECK_USAGE);
+  }
+  const timeout = Number(values.timeout ?? '30');
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a number of seconds above 0, got "${values.timeout}"`, CHECK_USAGE);
+  const groups = (values['as-group'] as string[] | undefined) ?? ['system:authenticated'];
+  return {
+    scope,
+    flags: {
+      ignoreDaemonSets: values['ignore-daemonsets'] === true,
+      deleteEmptyDirData: values['delete-emptydir-data'] === true || values['delete-local-data'] === true,
+      force: values.force === true,
+    },
+    kubeconfig: values.kubeconfig as string | undefined,
+    snapshot: values.snapshot as string | undefined,
+    policies: (values.policy as string[] | undefined) ?? [],
+    mode: mode as EnforcementMode,
+    requester: { username: (values.as as string | undefined) ?? '', groups },
+    output: parseOutputFormat(values.output as string | undefined, CHECK_USAGE),
+    timeoutMs: timeout * 1000,
+    logLevel: logLevel as LogLevel,
+  };
+}
+
+const RESULT_LABELS: Record<PodResult, string> = {
+  evict: 'EVICT',
+  skip: 'SKIP',
+  refuse: 'REFUSED',
+  block: 'BLOCKED',
+  fail: 'DENIED',
+  missing: 'NOT FOUND',
+};
+
+const DETAIL_WIDTH = 90;
+
+/** The kubectl-like report: one row per pod, then the why of every pod that stops the drain, then the summary. */
+export function renderDrainTable(report: DrainReport): string {
+  const rows = report.pods.map((pod) => [
+    pod.namespace,
+    pod.name,
+    pod.node ?? '<none>',
+    RESULT_LABELS[pod.result],
+    pod.code === undefined ? '-' : String(pod.code),
+    pod.decidedBy ?? '-',
+    clip(pod.message.split('\n')[0], DETAIL_WIDTH),
+  ]);
+  const sections = [rows.length === 0 ? `No pods in ${report.scope}.` : renderTable(['NAMESPACE', 'POD', 'NODE', 'RESULT', 'CODE', 'CHECK', 'DETAIL'], rows)];
+
+  const stopping = report.pods.filter((pod) => pod.result !== 'evict' && pod.result !== 'skip');
+  if (stopping.length > 0) sections.push(['Why:', ...stopping.flatMap(explainPod)].join('\n'));
+  // Pods that stop the drain have their why above; warnings of the others are what drain prints.
+  const warned = report.pods.filter((pod) => (pod.result === 'evict' || pod.result === 'skip') && pod.warnings.length > 0);
+  if (warned.length > 0) {
+    sections.push(['Warnings:', ...warned.flatMap((pod) => pod.warnings.map((warning) => `  ${pod.namespace}/${pod.name}: ${warning}`))].join('\n'));
+  }
+  if (report.notes.length > 0) sections.push(['Notes:', ...report.notes.map((note) => `  ${note}`)].join('\n'));
+  sections.push(report.summary);
+  return `${sections.join('\n\n')}\n`;
+}
+
+function explainPod(pod: PodCheck): string[] {
+  const code = pod.code === undefined ? '' : ` ${pod.code}`;
+  const lines = [`  ${pod.namespace}/${pod.name}: ${RESULT_LABELS[pod.result]}${code}${pod.decidedBy ? ` by ${pod.decidedBy}` : ''}`];
+  lines.push(...pod.message.split('\n').map((line) => `    ${line}`));
+  if (pod.hint) lines.push(`    Fix: ${pod.hint}`);
+  return lines;
+}
+
+
+/** Waits for the policies a cluster holds; without the CRD there are none, and any other failure is said on stderr. */
+async function waitForPolicies(policies: PolicyService, timeoutMs: number, logger: Logger): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const cluster = policies.status().cluster;
+    if (cluster === undefined || cluster.synced || cluster.hint !== undefined) return;
+    if (Date.now() >= deadline) {
+      logger.warn({ error: cluster.lastError }, 'EvictionPolicy objects could not be listed: policy checks use --policy files only');
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The report for `options`, from the cluster it names. Throws when the cluster cannot be read. */
+export async function runDrainCheck(options: CheckOptions, logger: Logger): Promise<DrainReport> {
+  const view = openCluster(options, logger);
+  const policies = startPolicyService({
+    paths: options.policies,
+    mode: options.mode,
+    kubeConfig: view instanceof LiveClusterView ? view.kubeConfig : undefined,
+    logger,
+  });
+  try {
+    await view.start();
+    await waitForSync(view, options.timeoutMs);
+    await waitForPolicies(policies, options.timeoutMs, logger);
+    return await checkDrain(view, options.scope, { flags: options.flags, requester: options.requester, checkPolicies: policies.findings });
+  } finally {
+    await Promise.all([view.stop(), policies.close()]);
+  }
+}
+
+export async function runCheck(argv: string[]): Promise<number> {
+  const options = parseCheckOptions(argv);
+  if (options === 'help') {
+    process.stdout.write(`${CHECK_USAGE}\n`);
+    return EXIT.ok;
+  }
+  const logger = cliLogger(options.logLevel, 'check');
+  let report: DrainReport;
+  try {
+    report = await runDrainCheck(options, logger);
+  } catch (error) {
+    process.stderr.write(`eviction-guard check: ${describeError(error)}\n`);
+    return EXIT.unreadable;
+  }
+  process.stdout.write(options.output === 'table' ? renderDrainTable(report) : renderData(report, options.output));
+  return report.completes ? EXIT.ok : EXIT.problem;
+}

@@ -1,0 +1,188 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseCheckOptions, renderDrainTable, runCheck, runDrainCheck, type CheckOptions } from '../../src/cli/check';
+import { renderData } from '../../src/cli/render';
+import { UsageError } from '../../src/cli/usage';
+import { createLogger } from '../../src/audit/logger';
+import type { DrainReport } from '../../src/drain/preflight';
+import { captureStdout, expectGolden } from '../helpers/golden';
+
+const FIXTURES = path.join(__dirname, '../fixtures/check');
+const SNAPSHOT = path.join(FIXTURES, 'cluster.yaml');
+const logger = createLogger('silent');
+const ALL_FLAGS = ['--ignore-daemonsets', '--delete-emptydir-data', '--force'];
+
+function optionsFor(...argv: string[]): CheckOptions {
+  const options = parseCheckOptions(['--snapshot', SNAPSHOT, ...argv]);
+  if (options === 'help') throw new Error('unexpected help');
+  return options;
+}
+
+const reportFor = (...argv: string[]): Promise<DrainReport> => runDrainCheck(optionsFor(...argv), logger);
+const resultsOf = (report: DrainReport) => Object.fromEntries(report.pods.map((pod) => [`${pod.namespace}/${pod.name}`, pod.result]));
+
+describe('eviction-guard check: table output (golden files)', () => {
+  it.each([
+    ['node-1.txt', ['--node', 'node-1']],
+    ['node-1-all-flags.txt', ['--node', 'node-1', ...ALL_FLAGS]],
+    ['namespace-shop.txt', ['--namespace', 'shop']],
+    ['pods.txt', ['shop/web-c', 'shop/no-such-pod']],
+    ['node-empty.txt', ['--node', 'node-9']],
+  ])('%s', async (golden, argv) => {
+    expectGolden(path.join(FIXTURES, golden), renderDrainTable(await reportFor(...argv)));
+  });
+});
+
+describe('eviction-guard check: what each pod gets', () => {
+  it('applies every kubectl drain filter and every kind of eviction answer on node-1', async () => {
+    const report = await reportFor('--node', 'node-1');
+    expect(resultsOf(report)).toEqual({
+      'kube-system/fluentd-n1': 'refuse',
+      'kube-system/fluentd-old': 'evict',
+      'kube-system/kube-apiserver-node-1': 'skip',
+      'payments/ledger-0': 'fail',
+      'shop/cache-a': 'refuse',
+      'shop/cart-a': 'fail',
+      'shop/db-0': 'block',
+      'shop/web-a': 'evict',
+      'shop/web-b': 'evict',
+      'tools/toolbox': 'refuse',
+    });
+    const byName = new Map(report.pods.map((pod) => [pod.name, pod]));
+    expect(byName.get('db-0')).toMatchObject({ code: 429, decidedBy: 'pdb/budget', pdbs: ['shop/db-pdb'] });
+    expect(byName.get('cart-a')).toMatchObject({ code: 500, decidedBy: 'pdb/overlap' });
+    expect(byName.get('ledger-0')).toMatchObject({ code: 403, decidedBy: 'policy/annotation-protect' });
+    expect(byName.get('fluentd-n1')).toMatchObject({ decidedBy: 'drain/daemonset', flag: '--ignore-daemonsets' });
+    expect(report.completes).toBe(false);
+    expect(report.counts).toEqual({ evict: 3, skip: 1, refuse: 3, block: 1, fail: 2, missing: 0 });
+    expect(report.blockers).toEqual({
+      'drain/daemonset': 1,
+      'drain/local-storage': 1,
+      'drain/unreplicated': 1,
+      'pdb/budget': 1,
+      'pdb/overlap': 1,
+      'policy/annotation-protect': 1,
+    });
+  });
+
+  it("turns the filters' refusals into skips and warnings with the drain flags", async () => {
+    const report = await reportFor('--node', 'node-1', ...ALL_FLAGS);
+    const results = resultsOf(report);
+    expect(results).toMatchObject({ 'kube-system/fluentd-n1': 'skip', 'shop/cache-a': 'evict', 'tools/toolbox': 'evict' });
+    expect(report.pods.find((pod) => pod.name === 'cache-a')?.warnings).toEqual(['deleting Pods with local storage (--delete-emptydir-data)']);
+  });
+
+  it('notes evictions that must wait their turn on a PDB, without calling them blockers', async () => {
+    const report = await reportFor('--node', 'node-1');
+    expect(report.notes).toEqual([expect.stringContaining('PDB shop/web-pdb allows 1 disruption(s) now and this drain evicts 2 of its pods (web-a, web-b)')]);
+  });
+
+  it('reports a pod that does not exist, which stops the check from saying yes', async () => {
+    const report = await reportFor('shop/web-c', 'no-such-pod', '-n', 'shop');
+    expect(resultsOf(report)).toEqual({ 'shop/web-c': 'evict', 'shop/no-such-pod': 'missing' });
+    expect(report.completes).toBe(false);
+  });
+
+  it('applies --policy files, as the webhook does', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'eg-check-'));
+    const policy = path.join(dir, 'protect-web.yaml');
+    writeFileSync(
+      policy,
+      [
+        'apiVersion: evictionguard.io/v1alpha1',
+        'kind: EvictionPolicy',
+        'metadata: {name: protect-web}',
+        'spec:',
+        '  action: Deny',
+        '  match: {podSelector: {matchLabels: {app: web}}}',
+        '  rules: [{protect: {}}]',
+      ].join('\n'),
+    );
+    const report = await reportFor('shop/web-c', '--policy', policy);
+    expect(report.pods[0]).toMatchObject({ result: 'fail', code: 403, decidedBy: 'policy/protect-web/protect' });
+    const warned = await reportFor('shop/web-c', '--policy', policy, '--mode', 'warn');
+    expect(warned.pods[0]).toMatchObject({ result: 'evict' });
+    expect(warned.pods[0].warnings.join('\n')).toContain('protect-web');
+  });
+
+  it('matches subjects with --as and --as-group', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'eg-check-'));
+    const policy = path.join(dir, 'exempt.yaml');
+    writeFileSync(
+      policy,
+      [
+        'apiVersion: evictionguard.io/v1alpha1',
+        'kind: EvictionPolicy',
+        'metadata: {name: exempt-dba}',
+        'spec:',
+        '  annotationProtection: {exemptSubjects: [{kind: Group, name: dba}]}',
+      ].join('\n'),
+    );
+    const blocked = await reportFor('payments/ledger-0', '--policy', policy, '--as', 'alice');
+    expect(blocked.pods[0].result).toBe('fail');
+    const exempt = await reportFor('payments/ledger-0', '--policy', policy, '--as', 'alice', '--as-group', 'dba');
+    expect(exempt.pods[0].result).toBe('evict');
+  });
+});
+
+describe('eviction-guard check: JSON and YAML', () => {
+  it('prints the whole report as JSON', async () => {
+    const { exitCode, stdout } = await captureStdout(() => runCheck(['--snapshot', SNAPSHOT, '--node', 'node-1', '-o', 'json']));
+    expect(exitCode).toBe(1);
+    const report = JSON.parse(stdout) as DrainReport;
+    expect(report).toMatchObject({ scope: 'node node-1', completes: false, counts: { evict: 3, refuse: 3 } });
+    expect(report.pods.find((pod) => pod.name === 'db-0')).toMatchObject({
+      result: 'block',
+      code: 429,
+      decidedBy: 'pdb/budget',
+      checks: ['pdb/budget'],
+      hint: 'scale the workload above 2 replicas, or lower minAvailable below 2',
+    });
+    expect(report.summary).toMatch(/^Drain of node node-1 would NOT complete: 6 of 10 pod\(s\) stop it/);
+  });
+
+  it('prints YAML that reads back as the same report', async () => {
+    const report = await reportFor('--node', 'node-2');
+    const { parse } = await import('yaml');
+    expect(parse(renderData(report, 'yaml'))).toEqual(JSON.parse(renderData(report, 'json')));
+  });
+});
+
+describe('eviction-guard check: exit codes', () => {
+  it('is 0 when the drain would complete', async () => {
+    const { exitCode, stdout } = await captureStdout(() => runCheck(['--snapshot', SNAPSHOT, 'shop/web-a', 'tools/toolbox', '--force']));
+    expect(exitCode).toBe(0);
+    expect(stdout).toContain('Drain of 2 pods would complete.');
+  });
+
+  it('is 1 when it would not', async () => {
+    expect((await captureStdout(() => runCheck(['--snapshot', SNAPSHOT, '--node', 'node-2']))).exitCode).toBe(1);
+  });
+
+  it('is 4, with the reason on stderr and nothing on stdout, when the snapshot cannot be read', async () => {
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const { exitCode, stdout } = await captureStdout(() => runCheck(['--snapshot', '/nonexistent/cluster.yaml', '--node', 'node-1']));
+      expect(exitCode).toBe(4);
+      expect(stdout).toBe('');
+      expect(stderr).toHaveBeenCalledWith(expect.stringContaining('snapshot /nonexistent/cluster.yaml: cannot read the file'));
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+
+  it.each([
+    [[], 'give exactly one of --node NAME, --namespace NS, or PODs'],
+    [['--node', 'a', 'shop/web'], 'give exactly one'],
+    [['shop/web/extra'], 'a POD is NAMESPACE/NAME or NAME'],
+    [['-n', 'tools', 'shop/web'], 'is not in --namespace tools'],
+    [['--node', 'a', '-o', 'wide'], '-o/--output must be one of table, json, yaml'],
+    [['--node', 'a', '--kubeconfig', 'k', '--snapshot', 's'], 'alternatives'],
+    [['--node', 'a', '--timeout', '0'], '--timeout'],
+    [['--node', 'a', '--bogus'], "Unknown option '--bogus'"],
+  ])('rejects %j as a usage error (exit 2)', (argv, message) => {
+    expect(() => parseCheckOptions(argv)).toThrow(UsageError);
+    expect(() => parseCheckOptions(argv)).toThrow(message);
+  });
+});

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { runCerts } from './certs';
+import { runCheck } from './check';
+import { runLint } from './lint';
 import { runServe } from './serve';
 import { UsageError } from './usage';
 
@@ -8,6 +10,8 @@ const USAGE = `Usage: eviction-guard <command> [flags]
 Commands:
   serve    Run the validating admission webhook for pods/eviction over HTTPS.
   certs    Make a private CA and the webhook Service's serving certificate (and patch caBundle).
+  check    Drain preflight: would draining this node (namespace, pods) complete, and if not, why?
+  lint     Find PDBs that fail evictions or hang drains, in a cluster, a snapshot or manifest files.
 
 Run "eviction-guard <command> --help" for a command's flags.`;
 
@@ -18,6 +22,10 @@ async function main(argv: string[]): Promise<number> {
       return runServe(rest);
     case 'certs':
       return runCerts(rest);
+    case 'check':
+      return runCheck(rest);
+    case 'lint':
+      return runLint(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -63,7 +63,8 @@ export interface NeverAllowsDiagnosis {
   fix: string;
 }
 
-export function diagnoseNeverAllows(pdb: PdbFacts): NeverAllowsDiagnosis | undefined {
+/** `expected` is how many pods the PDB is for: its status by default; lint counts the workloads' replicas. */
+export function diagnoseNeverAllows(pdb: PdbFacts, expected = pdb.status.expectedPods): NeverAllowsDiagnosis | undefined {
   const { maxUnavailable, minAvailable } = pdb;
   if (maxUnavailable === 0 || maxUnavailable === '0%') {
     return { reason: `maxUnavailable is ${maxUnavailable}`, fix: 'set maxUnavailable to 1 (or a percentage above 0%)' };
@@ -71,7 +72,6 @@ export function diagnoseNeverAllows(pdb: PdbFacts): NeverAllowsDiagnosis | undef
   if (minAvailable === '100%') {
     return { reason: 'minAvailable is 100%', fix: 'lower minAvailable below 100%, or use maxUnavailable: 1' };
   }
-  const expected = pdb.status.expectedPods;
   if (typeof minAvailable === 'number' && expected > 0 && minAvailable >= expected) {
     return {
       reason: `minAvailable=${minAvailable} ${minAvailable === expected ? 'equals' : 'exceeds'} the ${expected} pods it selects`,

@@ -1,0 +1,170 @@
+// `eviction-guard lint`: the PDBs that will fail an eviction or hang a drain, in a cluster, a
+// snapshot or manifest files.
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { LOG_LEVELS, type LogLevel, type Logger } from '../audit/logger';
+import { describeError } from '../cluster/errors';
+import type { ClusterInventory } from '../cluster/inventory';
+import { SnapshotClusterView } from '../cluster/snapshot';
+import { clip } from '../pdb/explain';
+import { lintInventory, worstSeverity, type LintFinding, type Severity } from '../lint/pdb-lint';
+import { cliLogger, openCluster, waitForSync, type ClusterChoice } from './cluster';
+import { parseOutputFormat, renderData, renderTable, type OutputFormat } from './render';
+import { EXIT, parseFlags, UsageError } from './usage';
+
+export const LINT_USAGE = `Usage: eviction-guard lint [FILE|DIR...] [flags]
+
+Finds PodDisruptionBudgets that make evictions fail or drains hang: overlapping PDBs, PDBs that can
+never allow a disruption, PDBs that select no pods, maxUnavailable or percentages over pods without a
+scalable controller, invalid or legacy selectors, and workloads with several replicas and no PDB.
+FILEs are manifests (YAML/JSON, several documents, kind: List); a DIR is read for *.yaml, *.yml and
+*.json. Without FILEs: the cluster (or --snapshot).
+
+Flags:
+  --kubeconfig FILE     cluster to read (default: in-cluster, $KUBECONFIG, ~/.kube/config)
+  --snapshot FILE       a dump: kubectl get pods,pdb,rs,deploy,sts,ns -A -o yaml
+                        With no FILE, cluster or snapshot, the built-in demo cluster is read.
+  -o, --output FORMAT   table|json|yaml (default table)
+  --timeout SECONDS     how long to wait for the cluster to be listed (default 30)
+  --log-level LEVEL     ${LOG_LEVELS.join('|')} (default warn), on stderr
+  -h, --help            show this help
+
+Exit codes: 0 no finding above info, 1 the worst is a warning, 3 the worst is an error,
+2 usage error, 4 the cluster or files could not be read.`;
+
+export interface LintOptions extends ClusterChoice {
+  files: string[];
+  output: OutputFormat;
+  timeoutMs: number;
+  logLevel: LogLevel;
+}
+
+export interface LintReport {
+  source: string;
+  counts: Record<Severity, number>;
+  pdbs: number;
+  workloads: number;
+  findings: LintFinding[];
+  summary: string;
+}
+
+export function parseLintOptions(argv: string[]): LintOptions | 'help' {
+  const { values, positionals } = parseFlags(
+    argv,
+    {
+      kubeconfig: { type: 'string' },
+      snapshot: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      timeout: { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+    LINT_USAGE,
+    true,
+  );
+  if (values.help) return 'help';
+  const sources = [values.kubeconfig !== undefined, values.snapshot !== undefined, positionals.length > 0].filter(Boolean).length;
+  if (sources > 1) throw new UsageError('give one source: FILEs, --kubeconfig or --snapshot', LINT_USAGE);
+  const logLevel = (values['log-level'] ?? 'warn') as string;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`, LINT_USAGE);
+  }
+  const timeout = Number(values.timeout ?? '30');
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a number of seconds above 0, got "${values.timeout}"`, LINT_USAGE);
+  return {
+    files: positionals,
+    kubeconfig: values.kubeconfig as string | undefined,
+    snapshot: values.snapshot as string | undefined,
+    output: parseOutputFormat(values.output as string | undefined, LINT_USAGE),
+    timeoutMs: timeout * 1000,
+    logLevel: logLevel as LogLevel,
+  };
+}
+
+const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+
+/** The files named, with directories expanded to their manifests (recursively, sorted). */
+export function manifestFiles(paths: readonly string[]): string[] {
+  const files: string[] = [];
+  const visit = (entry: string, named: boolean) => {
+    let stats;
+    try {
+      stats = statSync(entry);
+    } catch (error) {
+      throw new Error(`cannot read ${entry}: ${describeError(error)}`);
+    }
+    if (stats.isDirectory()) {
+      for (const child of readdirSync(entry).sort()) visit(path.join(entry, child), false);
+    } else if (named || MANIFEST_EXTENSIONS.has(path.extname(entry))) {
+      files.push(entry);
+    }
+  };
+  for (const entry of paths) visit(entry, true);
+  return files;
+}
+
+export function lintReport(inventory: ClusterInventory, source: string): LintReport {
+  const findings = lintInventory(inventory);
+  const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
+  for (const finding of findings) counts[finding.severity]++;
+  const pdbs = inventory.pdbs().length;
+  const workloads = inventory.workloads().filter((workload) => !(workload.kind === 'ReplicaSet' && workload.owner?.kind === 'Deployment')).length;
+  const tally = `${counts.error} error(s), ${counts.warning} warning(s), ${counts.info} info`;
+  const summary = `Linted ${pdbs} PDB(s) and ${workloads} workload(s) from ${source}: ${findings.length === 0 ? 'no findings' : tally}.`;
+  return { source, counts, pdbs, workloads, findings, summary };
+}
+
+const MESSAGE_WIDTH = 90;
+
+export function renderLintTable(report: LintReport): string {
+  if (report.findings.length === 0) return `${report.summary}\n`;
+  const objectOf = (finding: LintFinding) => `${finding.kind}/${finding.namespace}/${finding.name}`;
+  const table = renderTable(
+    ['SEVERITY', 'CHECK', 'OBJECT', 'MESSAGE'],
+    report.findings.map((finding) => [finding.severity.toUpperCase(), finding.check, objectOf(finding), clip(finding.message, MESSAGE_WIDTH)]),
+  );
+  const details = ['Details:', ...report.findings.flatMap((finding) => [`  ${objectOf(finding)}: ${finding.message}`, `    Fix: ${finding.hint}`])].join('\n');
+  return `${[table, details, report.summary].join('\n\n')}\n`;
+}
+
+export function lintExitCode(report: LintReport): number {
+  const worst = worstSeverity(report.findings);
+  return worst === 'error' ? EXIT.lintError : worst === 'warning' ? EXIT.problem : EXIT.ok;
+}
+
+async function readInventory(options: LintOptions, logger: Logger): Promise<{ inventory: ClusterInventory; source: string }> {
+  if (options.files.length > 0) {
+    const files = manifestFiles(options.files);
+    if (files.length === 0) throw new Error(`no manifest files (*.yaml, *.yml, *.json) in ${options.files.join(', ')}`);
+    const view = SnapshotClusterView.fromFiles(files, 'snapshot', { logger });
+    return { inventory: view.inventory(), source: files.length === 1 ? files[0] : `${files.length} files` };
+  }
+  const view = openCluster(options, logger);
+  try {
+    await view.start();
+    await waitForSync(view, options.timeoutMs);
+    const { mode } = view.status();
+    const source = mode === 'snapshot' ? options.snapshot! : mode === 'demo' ? 'the demo cluster' : 'the cluster';
+    return { inventory: view.inventory(), source };
+  } finally {
+    await view.stop();
+  }
+}
+
+export async function runLint(argv: string[]): Promise<number> {
+  const options = parseLintOptions(argv);
+  if (options === 'help') {
+    process.stdout.write(`${LINT_USAGE}\n`);
+    return EXIT.ok;
+  }
+  const logger = cliLogger(options.logLevel, 'lint');
+  let report: LintReport;
+  try {
+    const { inventory, source } = await readInventory(options, logger);
+    report = lintReport(inventory, source);
+  } catch (error) {
+    process.stderr.write(`eviction-guard lint: ${describeError(error)}\n`);
+    return EXIT.unreadable;
+  }
+  process.stdout.write(options.output === 'table' ? renderLintTable(report) : renderData(report, options.output));
+  return lintExitCode(report);
+}

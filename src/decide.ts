@@ -98,7 +98,10 @@ function clipBytes(text: string, maxBytes: number): string {
   return `${clipped}…`;
 }
 
-export function combineFindings(findings: readonly Finding[]): Verdict {
+/** The first line of a denial no upstream message covers (ownDenialHeadline for evictions). */
+export type DenialHeadline = (denial: Finding, code: number) => string;
+
+export function combineFindings(findings: readonly Finding[], headline: DenialHeadline = ownDenialHeadline): Verdict {
   const pdbs = [...new Set(findings.flatMap((finding) => finding.pdbs ?? []))];
   const warnings = [...new Set(findings.flatMap((finding) => (finding.warning ? [clip(finding.warning, MAX_WARNING_LENGTH)] : [])))].slice(
     0,
@@ -122,7 +125,7 @@ export function combineFindings(findings: readonly Finding[]): Verdict {
     status: {
       code,
       reason: denial.reason ?? (code === 429 ? 'TooManyRequests' : 'Forbidden'),
-      message: layoutMessage(denial.upstreamMessage ?? ownDenialHeadline(denial, code), ordered),
+      message: layoutMessage(denial.upstreamMessage ?? headline(denial, code), ordered),
       ...(hasDetails ? { details: { retryAfterSeconds: denial.retryAfterSeconds, causes: denial.causes } } : {}),
     },
     warnings,

@@ -22,6 +22,22 @@ export interface NotAnEviction {
   description: string;
 }
 
+/** A CREATE or UPDATE of a PodDisruptionBudget, for the PDB admission guard. */
+export interface DecodedPdbChange {
+  outcome: 'pdb-change';
+  version: AdmissionReviewVersion;
+  uid: string;
+  operation: 'CREATE' | 'UPDATE';
+  /** request.namespace: on CREATE the object may not carry one yet. */
+  namespace: string;
+  /** request.name, else object metadata.name, else `<generateName>*` for a generated name. */
+  name: string;
+  /** request.object: the PDB as it is about to be stored (policy/v1, as the rule asks for). */
+  object: JsonObject;
+  requester: Requester;
+  dryRun: boolean;
+}
+
 /** A body that cannot be answered as an AdmissionReview: the caller replies with httpStatus and message. */
 export interface RejectedReview {
   outcome: 'rejected';
@@ -29,7 +45,7 @@ export interface RejectedReview {
   message: string;
 }
 
-export type DecodedReview = DecodedEviction | NotAnEviction | RejectedReview;
+export type DecodedReview = DecodedEviction | DecodedPdbChange | NotAnEviction | RejectedReview;
 
 type JsonObject = Record<string, unknown>;
 type Decoded<T> = { ok: true; value: T } | { ok: false; problem: string };
@@ -52,6 +68,7 @@ export function decodeAdmissionReview(body: unknown): DecodedReview {
   const uid = request.uid;
   if (typeof uid !== 'string' || uid === '') return reject(`request.uid: required non-empty string, got ${describe(uid)}`);
 
+  if (isPdbChange(request)) return decodePdbChange(request, version, uid);
   if (!isEvictionCreate(request)) return { outcome: 'not-eviction', version, uid, description: describeRequest(request) };
 
   const evictionVersion = decodeEvictionVersion(request);
@@ -99,6 +116,44 @@ function isEvictionCreate(request: JsonObject): boolean {
     resource.resource === 'pods' &&
     request.subResource === 'eviction'
   );
+}
+
+function isPdbChange(request: JsonObject): boolean {
+  const resource = isObject(request.resource) ? request.resource : {};
+  return (
+    (request.operation === 'CREATE' || request.operation === 'UPDATE') &&
+    resource.group === 'policy' &&
+    resource.resource === 'poddisruptionbudgets' &&
+    (request.subResource === undefined || request.subResource === null || request.subResource === '')
+  );
+}
+
+function decodePdbChange(request: JsonObject, version: AdmissionReviewVersion, uid: string): DecodedPdbChange | RejectedReview {
+  const object = request.object;
+  if (!isObject(object)) return reject(`request.object: expected a PodDisruptionBudget object, got ${describe(object)}`);
+  if (object.kind !== 'PodDisruptionBudget') return reject(`request.object.kind: expected "PodDisruptionBudget", got ${describe(object.kind)}`);
+  if (object.apiVersion !== 'policy/v1') return reject(`request.object.apiVersion: expected "policy/v1", got ${describe(object.apiVersion)}`);
+  const namespace = request.namespace;
+  if (typeof namespace !== 'string' || namespace === '') {
+    return reject(`request.namespace: required non-empty string for a poddisruptionbudgets ${String(request.operation)}, got ${describe(namespace)}`);
+  }
+  const metadata = isObject(object.metadata) ? object.metadata : {};
+  const name =
+    [request.name, metadata.name].find((candidate): candidate is string => typeof candidate === 'string' && candidate !== '') ??
+    `${typeof metadata.generateName === 'string' ? metadata.generateName : ''}*`;
+  const requester = decodeRequester(request.userInfo);
+  if (!requester.ok) return reject(requester.problem);
+  return {
+    outcome: 'pdb-change',
+    version,
+    uid,
+    operation: request.operation as 'CREATE' | 'UPDATE',
+    namespace,
+    name,
+    object,
+    requester: requester.value,
+    dryRun: request.dryRun === true,
+  };
 }
 
 /** The Eviction's apiVersion from the object, or from request.kind when the object is absent. */

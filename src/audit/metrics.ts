@@ -54,6 +54,13 @@ export class WebhookMetrics {
     registers: [this.registry],
   });
 
+  private readonly pdbReviews = new Counter({
+    name: 'evictionguard_pdb_guard_reviews_total',
+    help: 'PodDisruptionBudget CREATE/UPDATE reviews answered by the PDB guard, by decision (allow|warn|deny).',
+    labelNames: ['decision'] as const,
+    registers: [this.registry],
+  });
+
   private readonly admissionDuration = new Histogram({
     name: 'evictionguard_admission_duration_seconds',
     help: 'Time from a decoded eviction review to its verdict: cluster reads, live confirmation and decision.',
@@ -126,6 +133,12 @@ export class WebhookMetrics {
       if (finding.evaluationFailed) this.countPolicyError();
     }
     this.admissionDuration.observe(durationSeconds);
+  }
+
+  /** One PDB change the guard answered; its findings count with the evictions' (check pdb-guard/...). */
+  observePdbReview(verdict: Verdict): void {
+    this.pdbReviews.inc({ decision: !verdict.allowed ? 'deny' : verdict.warnings.length > 0 ? 'warn' : 'allow' });
+    for (const finding of verdict.findings) this.findings.inc({ check: finding.check, action: finding.action });
   }
 
   /** For ReflectorEvents.onWatchRestart. */

@@ -1,6 +1,7 @@
 // Everything that happens after a decision, off the answer's critical path: the audit line on
 // stdout, the audit file, the ring behind /audit/recent, the metrics and the Event. Each sink is
 // optional; none of them can throw into the request.
+import type { DecodedPdbChange } from '../admission/decode';
 import type { EvictionAttempt, Verdict } from '../domain';
 import type { AuditFile } from './audit-file';
 import type { EventRecorder } from './events';
@@ -43,5 +44,23 @@ export class DecisionTrail {
     metrics?.observeDecision(verdict, attempt.dryRun, durationSeconds);
     // Never on dryRun (design.md): eventFor() checks it too, as the recorder can be used alone.
     if (!attempt.dryRun) events?.record(attempt, verdict, context.podUid);
+  }
+
+  /** Audits one PDB change the PDB guard answered: a log line and the metrics. */
+  recordPdbChange(change: DecodedPdbChange, verdict: Verdict): void {
+    const { logger, metrics } = this.sinks;
+    const pdbGuard = {
+      uid: change.uid,
+      user: change.requester.username,
+      operation: change.operation,
+      pdb: `${change.namespace}/${change.name}`,
+      dryRun: change.dryRun,
+      allowed: verdict.allowed,
+      checks: verdict.findings.map((finding) => finding.check),
+      pdbs: verdict.pdbs,
+    };
+    const msg = !verdict.allowed ? 'PDB change denied' : verdict.findings.length > 0 ? 'PDB change allowed with warnings' : 'PDB change allowed';
+    logger.info({ pdbGuard }, msg);
+    metrics?.observePdbReview(verdict);
   }
 }

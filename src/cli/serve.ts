@@ -8,7 +8,11 @@ import type { ClusterView } from '../cluster/view';
 import { evaluateEviction } from '../evaluate';
 import { ENFORCEMENT_MODES, type EnforcementMode } from '../policy/engine';
 import { startPolicyService } from '../policy/service';
-import { createApp } from '../server/app';
+import type { DecodedPdbChange } from '../admission/decode';
+import { combineFindings } from '../decide';
+import type { Verdict } from '../domain';
+import { candidateOf, guardPdbChange, PDB_GUARD_MODES, type PdbGuardMode } from '../guard/pdb-guard';
+import { createApp, type AppDeps } from '../server/app';
 import { startHttpsServer, type HttpsServerHandle } from '../server/https';
 import type { ServingCertificate } from '../server/serving-pair';
 import { watchServingPair, type ServingPairWatchOptions } from '../server/tls-reloader';
@@ -38,6 +42,9 @@ Flags:
   --mode MODE           ${ENFORCEMENT_MODES.join('|')} (default enforce): the strongest action policies
                         take; warn and audit turn policy denials into warnings or audit records
                         (PDB checks still mirror the API server)
+  --pdb-guard MODE      ${PDB_GUARD_MODES.join('|')} (default warn): what the PDB admission guard does with a
+                        PodDisruptionBudget CREATE/UPDATE that overlaps another PDB on existing pods or
+                        can never allow a disruption
 ${OBSERVABILITY_USAGE}
   --log-level LEVEL     ${LOG_LEVELS.join('|')} (default info)
   -h, --help            show this help`;
@@ -54,6 +61,8 @@ export interface ServeOptions extends ObservabilityOptions {
   policies?: string[];
   /** `--mode` (default enforce). */
   mode?: EnforcementMode;
+  /** `--pdb-guard` (default warn). */
+  pdbGuard?: PdbGuardMode;
   logLevel: LogLevel;
   /** Where a self-signed pair is written when no cert is given. */
   certDir: string;
@@ -72,6 +81,7 @@ export function parseServeOptions(argv: string[]): ServeOptions | 'help' {
       snapshot: { type: 'string' },
       policy: { type: 'string', multiple: true },
       mode: { type: 'string' },
+      'pdb-guard': { type: 'string' },
       'log-level': { type: 'string' },
       ...OBSERVABILITY_FLAGS,
     },
@@ -90,6 +100,10 @@ export function parseServeOptions(argv: string[]): ServeOptions | 'help' {
   if (!(ENFORCEMENT_MODES as readonly string[]).includes(mode)) {
     throw new UsageError(`--mode must be one of ${ENFORCEMENT_MODES.join(', ')}, got "${mode}"`, SERVE_USAGE);
   }
+  const pdbGuard = (values['pdb-guard'] ?? 'warn') as string;
+  if (!(PDB_GUARD_MODES as readonly string[]).includes(pdbGuard)) {
+    throw new UsageError(`--pdb-guard must be one of ${PDB_GUARD_MODES.join(', ')}, got "${pdbGuard}"`, SERVE_USAGE);
+  }
   const logLevel = (values['log-level'] ?? 'info') as string;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`, SERVE_USAGE);
@@ -102,9 +116,28 @@ export function parseServeOptions(argv: string[]): ServeOptions | 'help' {
     snapshot: values.snapshot as string | undefined,
     policies: (values.policy as string[] | undefined) ?? [],
     mode: mode as EnforcementMode,
+    pdbGuard: pdbGuard as PdbGuardMode,
     logLevel: logLevel as LogLevel,
     certDir: path.resolve('certs'),
     ...parseObservabilityOptions(values, SERVE_USAGE),
+  };
+}
+
+const PDB_GUARD_NOT_SYNCED = combineFindings([
+  {
+    check: 'pdb-guard/not-synced',
+    action: 'warn',
+    message: 'eviction-guard has not listed the cluster yet, so this PodDisruptionBudget was not checked for overlaps.',
+    warning: 'eviction-guard has not listed the cluster yet; this PodDisruptionBudget was not checked',
+  },
+]);
+
+function pdbGuardHandler(mode: PdbGuardMode, view: ClusterView, record: (change: DecodedPdbChange, verdict: Verdict) => void): AppDeps['handlePdbChange'] {
+  if (mode === 'off') return undefined;
+  return async (change) => {
+    const verdict = view.isSynced() ? guardPdbChange(candidateOf(change), view.inventory(), mode) : PDB_GUARD_NOT_SYNCED;
+    record(change, verdict);
+    return verdict;
   };
 }
 
@@ -184,6 +217,7 @@ export async function startWebhook(options: ServeOptions, logger = createLogger(
       observability.trail.record(attempt, verdict, context);
       return verdict;
     },
+    handlePdbChange: pdbGuardHandler(options.pdbGuard ?? 'warn', view, (change, verdict) => observability.trail.recordPdbChange(change, verdict)),
   });
   await view.start();
   let server: HttpsServerHandle;

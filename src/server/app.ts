@@ -1,11 +1,13 @@
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
-import { decodeAdmissionReview } from '../admission/decode';
+import { decodeAdmissionReview, type DecodedPdbChange } from '../admission/decode';
 import { allowResponse, encodeAdmissionResponse } from '../admission/encode';
 import type { EvictionAttempt, Verdict } from '../domain';
 
 export interface AppDeps {
   handleEviction(attempt: EvictionAttempt): Promise<Verdict>;
+  /** The PDB admission guard; absent (--pdb-guard=off): PDB changes are allowed without a look. */
+  handlePdbChange?(change: DecodedPdbChange): Promise<Verdict>;
   /** Called with a description of each allowed request that was not a pods/eviction CREATE. */
   onNotEviction?(description: string): void;
   isReady(): boolean;
@@ -20,6 +22,7 @@ export interface AppDeps {
 const BODY_LIMIT_BYTES = 3 * 1024 * 1024;
 
 const FAIL_OPEN_WARNING = 'eviction-guard could not evaluate this eviction and allowed it; the API server still checks PDBs';
+const PDB_GUARD_FAILED_WARNING = 'eviction-guard could not check this PodDisruptionBudget and allowed it';
 
 /** The webhook's HTTP surface. TLS lives in https.ts; there is no plaintext listener. */
 export function createApp(deps: AppDeps): Express {
@@ -46,6 +49,23 @@ export function createApp(deps: AppDeps): Express {
         deps.onNotEviction?.(review.description);
         res.json(allowResponse(review.version, review.uid));
         return;
+      case 'pdb-change': {
+        if (deps.handlePdbChange === undefined) {
+          res.json(allowResponse(review.version, review.uid));
+          return;
+        }
+        let verdict: Verdict;
+        try {
+          verdict = await deps.handlePdbChange(review);
+        } catch (error) {
+          // The guard only advises: a failure never blocks a PDB change.
+          logger.error({ err: error, uid: review.uid, pdb: `${review.namespace}/${review.name}` }, 'PDB guard failed: allowing');
+          res.json(allowResponse(review.version, review.uid, PDB_GUARD_FAILED_WARNING));
+          return;
+        }
+        res.json(encodeAdmissionResponse(review.version, review.uid, verdict));
+        return;
+      }
       case 'eviction': {
         const { attempt } = review;
         let verdict: Verdict;

@@ -1,6 +1,6 @@
 import { decodeAdmissionReview, type DecodedReview } from '../../src/admission/decode';
 import type { EvictionAttempt } from '../../src/domain';
-import { deploymentUpdateReview, evictionReview, REVIEW_UID } from './reviews';
+import { deploymentUpdateReview, evictionReview, pdbCreateReview, REVIEW_UID } from './reviews';
 
 function decodedAttempt(review: DecodedReview): EvictionAttempt {
   if (review.outcome !== 'eviction') throw new Error(`expected an eviction, got ${JSON.stringify(review)}`);
@@ -102,6 +102,54 @@ describe('decodeAdmissionReview: evictions', () => {
       groups: ['system:serviceaccounts'],
     });
     expect(JSON.stringify(decoded)).not.toContain('secret-token-id');
+  });
+});
+
+describe('decodeAdmissionReview: PodDisruptionBudget changes (the PDB guard)', () => {
+  const spec = { minAvailable: 1, selector: { matchLabels: { app: 'web' } } };
+
+  it('decodes a CREATE, taking the namespace from the request since the object has none yet', () => {
+    const review = decodeAdmissionReview(pdbCreateReview(spec));
+    expect(review).toMatchObject({
+      outcome: 'pdb-change',
+      version: 'admission.k8s.io/v1',
+      operation: 'CREATE',
+      namespace: 'shop',
+      name: 'web-ha-pdb',
+      requester: { username: 'alice', groups: ['system:authenticated'] },
+      dryRun: false,
+      object: { kind: 'PodDisruptionBudget', spec },
+    });
+  });
+
+  it('decodes an UPDATE, and names a PDB created with generateName after its prefix', () => {
+    const update = pdbCreateReview(spec);
+    Object.assign(update.request, { operation: 'UPDATE', dryRun: true });
+    expect(decodeAdmissionReview(update)).toMatchObject({ outcome: 'pdb-change', operation: 'UPDATE', dryRun: true });
+    const generated = pdbCreateReview(spec);
+    Object.assign(generated.request, { name: '' });
+    generated.request.object.metadata = { generateName: 'web-' };
+    expect(decodeAdmissionReview(generated)).toMatchObject({ outcome: 'pdb-change', name: 'web-*' });
+  });
+
+  it('leaves status updates and deletes to the not-an-eviction path', () => {
+    const status = pdbCreateReview(spec);
+    Object.assign(status.request, { operation: 'UPDATE', subResource: 'status' });
+    expect(decodeAdmissionReview(status).outcome).toBe('not-eviction');
+    const deletion = pdbCreateReview(spec);
+    Object.assign(deletion.request, { operation: 'DELETE' });
+    expect(decodeAdmissionReview(deletion).outcome).toBe('not-eviction');
+  });
+
+  it.each([
+    ['no object', (review: ReturnType<typeof pdbCreateReview>) => Object.assign(review.request, { object: null }), 'request.object: expected a PodDisruptionBudget object'],
+    ['another kind', (review: ReturnType<typeof pdbCreateReview>) => Object.assign(review.request.object, { kind: 'Pod' }), 'request.object.kind: expected "PodDisruptionBudget"'],
+    ['policy/v1beta1', (review: ReturnType<typeof pdbCreateReview>) => Object.assign(review.request.object, { apiVersion: 'policy/v1beta1' }), 'expected "policy/v1"'],
+    ['no namespace', (review: ReturnType<typeof pdbCreateReview>) => Object.assign(review.request, { namespace: '' }), 'request.namespace: required non-empty string'],
+  ])('rejects a PDB review with %s', (_name, breakIt, message) => {
+    const review = pdbCreateReview(spec);
+    breakIt(review);
+    expect(rejectionMessage(decodeAdmissionReview(review))).toContain(message);
   });
 });
 

@@ -56,3 +56,25 @@ export function deploymentUpdateReview(): JsonObject & { request: JsonObject } {
     },
   };
 }
+
+/** A CREATE of a policy/v1 PodDisruptionBudget, as `kubectl apply` sends it (no namespace in the object yet). */
+export function pdbCreateReview(spec: JsonObject, name = 'web-ha-pdb', namespace = 'shop'): JsonObject & { request: JsonObject & { object: JsonObject } } {
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'c0ffee00-0000-4000-8000-000000000002',
+      kind: { group: 'policy', version: 'v1', kind: 'PodDisruptionBudget' },
+      resource: { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets' },
+      requestKind: { group: 'policy', version: 'v1', kind: 'PodDisruptionBudget' },
+      requestResource: { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets' },
+      name,
+      namespace,
+      operation: 'CREATE',
+      userInfo: { username: 'alice', groups: ['system:authenticated'] },
+      object: { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name }, spec },
+      oldObject: null,
+      dryRun: false,
+    },
+  };
+}

@@ -40,6 +40,21 @@ describe('WebhookMetrics', () => {
     expect(await text(metrics)).toContain('evictionguard_policy_errors_total 1');
   });
 
+  it('counts PDB guard reviews by decision, apart from eviction reviews, and their findings', async () => {
+    const metrics = new WebhookMetrics();
+    const warned = combineFindings([{ check: 'pdb-guard/overlapping-pdbs', action: 'warn', message: 'overlap', warning: 'overlap' }]);
+    const denied = combineFindings([{ check: 'pdb-guard/never-allows', action: 'deny', code: 403, message: 'never' }]);
+    metrics.observePdbReview(warned);
+    metrics.observePdbReview(denied);
+    metrics.observePdbReview(combineFindings([]));
+    const body = await text(metrics);
+    expect(body).toContain('evictionguard_pdb_guard_reviews_total{decision="warn"} 1');
+    expect(body).toContain('evictionguard_pdb_guard_reviews_total{decision="deny"} 1');
+    expect(body).toContain('evictionguard_pdb_guard_reviews_total{decision="allow"} 1');
+    expect(body).toContain('evictionguard_findings_total{check="pdb-guard/overlapping-pdbs",action="warn"} 1');
+    expect(body).not.toContain('evictionguard_admission_requests_total{');
+  });
+
   it('has buckets from 0.5 ms to 5 s', () => {
     expect(ADMISSION_DURATION_BUCKETS[0]).toBe(0.0005);
     expect(ADMISSION_DURATION_BUCKETS[ADMISSION_DURATION_BUCKETS.length - 1]).toBe(5);

@@ -12,6 +12,7 @@ describe('eviction-guard serve flags', () => {
       snapshot: undefined,
       policies: [],
       mode: 'enforce',
+      pdbGuard: 'warn',
       logLevel: 'info',
       certDir: path.resolve('certs'),
       metricsPort: 9090,
@@ -30,6 +31,11 @@ describe('eviction-guard serve flags', () => {
       mode: 'warn',
     });
     expect(parseServeOptions(['--mode', 'audit'])).toMatchObject({ mode: 'audit' });
+  });
+
+  it('reads --pdb-guard', () => {
+    expect(parseServeOptions(['--pdb-guard', 'deny'])).toMatchObject({ pdbGuard: 'deny' });
+    expect(parseServeOptions(['--pdb-guard', 'off'])).toMatchObject({ pdbGuard: 'off' });
   });
 
   it('reads every flag', () => {
@@ -51,6 +57,7 @@ describe('eviction-guard serve flags', () => {
     [['--kubeconfig', 'kc', '--snapshot', 's.yaml'], /alternatives/],
     [['--log-level', 'loud'], /--log-level must be one of/],
     [['--mode', 'strict'], /--mode must be one of enforce, warn, audit, got "strict"/],
+    [['--pdb-guard', 'block'], /--pdb-guard must be one of warn, deny, off, got "block"/],
     [['--no-such-flag'], /Unknown option '--no-such-flag'/],
     [['stray'], /Unexpected argument 'stray'|positional/],
   ])('rejects %j with a usage error', (argv, message) => {

@@ -6,7 +6,8 @@ import { ensureSelfSignedPair } from '../../src/certs/selfsigned';
 import type { EvictionAttempt, Verdict } from '../../src/domain';
 import { createApp } from '../../src/server/app';
 import { startHttpsServer, type HttpsServerHandle } from '../../src/server/https';
-import { deploymentUpdateReview, evictionReview, REVIEW_UID } from '../admission/reviews';
+import type { DecodedPdbChange } from '../../src/admission/decode';
+import { deploymentUpdateReview, evictionReview, pdbCreateReview, REVIEW_UID } from '../admission/reviews';
 import { httpsCall, postJson, type HttpsReply } from './https-client';
 
 const budgetDenial: Verdict = {
@@ -38,6 +39,7 @@ let server: HttpsServerHandle;
 let logLines: LogLine[];
 let handleEviction: jest.Mock<Promise<Verdict>, [EvictionAttempt]>;
 let onNotEviction: jest.Mock<void, [string]>;
+let handlePdbChange: jest.Mock<Promise<Verdict>, [DecodedPdbChange]>;
 let ready: boolean;
 let readyDetails: () => unknown;
 
@@ -49,6 +51,7 @@ beforeAll(async () => {
   const app = createApp({
     handleEviction: (attempt) => handleEviction(attempt),
     onNotEviction: (description) => onNotEviction(description),
+    handlePdbChange: (change) => handlePdbChange(change),
     isReady: () => ready,
     readyDetails: () => readyDetails(),
     logger,
@@ -65,6 +68,7 @@ beforeEach(() => {
   logLines = [];
   handleEviction = jest.fn<Promise<Verdict>, [EvictionAttempt]>(async () => budgetDenial);
   onNotEviction = jest.fn();
+  handlePdbChange = jest.fn<Promise<Verdict>, [DecodedPdbChange]>(async () => ({ ...budgetDenial, allowed: true, status: undefined, warnings: ['PDB shop/a overlaps shop/b'] }));
   ready = false;
   readyDetails = () => ({ mode: 'live', synced: ready });
 });
@@ -211,5 +215,23 @@ describe('probes and other routes', () => {
     expect(jsonOf(reply)).toStrictEqual({ error: expect.any(String) });
     expect(reply.text).not.toMatch(/secret-internal-detail|\bat \S+:\d+/);
     expect(logLines).toContainEqual(expect.objectContaining({ level: ERROR, path: '/readyz' }));
+  });
+});
+
+describe('POST /validate: PodDisruptionBudget changes (PDB guard)', () => {
+  const pdbReview = () => pdbCreateReview({ minAvailable: 1, selector: { matchLabels: { app: 'web' } } });
+
+  it('answers with the guard verdict, uid echoed', async () => {
+    const reply = await postJson(server.port, ca, pdbReview());
+    expect(jsonOf(reply)).toMatchObject({ response: { uid: 'c0ffee00-0000-4000-8000-000000000002', allowed: true, warnings: ['PDB shop/a overlaps shop/b'] } });
+    expect(handlePdbChange).toHaveBeenCalledWith(expect.objectContaining({ operation: 'CREATE', namespace: 'shop', name: 'web-ha-pdb' }));
+    expect(handleEviction).not.toHaveBeenCalled();
+  });
+
+  it('allows with a warning and logs an error when the guard fails: it only advises', async () => {
+    handlePdbChange.mockRejectedValueOnce(new Error('inventory exploded'));
+    const reply = await postJson(server.port, ca, pdbReview());
+    expect(jsonOf(reply)).toMatchObject({ response: { allowed: true, warnings: ['eviction-guard could not check this PodDisruptionBudget and allowed it'] } });
+    expect(logLines.some((line) => line.level === ERROR && line.msg === 'PDB guard failed: allowing')).toBe(true);
   });
 });

@@ -179,6 +179,7 @@ describe('the Helm chart certificate sources and value checks', () => {
     ['an unknown certs.source', { certs: { source: 'vault' } }, 'certs.source must be self-generated, cert-manager or existing-secret, got "vault"'],
     ['an unknown failurePolicy', { failurePolicy: 'Maybe' }, 'failurePolicy must be Ignore or Fail'],
     ['an unknown mode', { mode: 'strict' }, 'mode must be enforce, warn or audit'],
+    ['an unknown pdbGuard.mode', { pdbGuard: { mode: 'block' } }, 'pdbGuard.mode must be warn, deny or off, got "block"'],
   ])('refuses %s', (_name, values, message) => {
     expect(() => render({ values })).toThrow(message);
   });
@@ -190,10 +191,29 @@ describe('the Helm chart certificate sources and value checks', () => {
     expect(one(objects, 'Certificate').spec.issuerRef).toEqual({ kind: 'ClusterIssuer', name: 'corp-ca' });
   });
 
-  it('passes --mode for warn and audit only (the server does not implement --mode yet)', () => {
+  it('passes --mode for warn and audit only', () => {
     expect(args(render({ values: { mode: 'warn' } }))).toContain('--mode=warn');
     expect(args(render({ values: { mode: 'audit' } }))).toContain('--mode=audit');
     expect(args(render()).some((arg) => arg.startsWith('--mode'))).toBe(false);
+  });
+
+  it('installs the PDB guard entry (always Ignore) unless pdbGuard.mode is off, and passes --pdb-guard when not warn', () => {
+    const entries = (objects: K8sObject[]) => one(objects, 'ValidatingWebhookConfiguration').webhooks.map((entry: K8sObject) => [entry.name, entry.failurePolicy]);
+    expect(entries(render())).toEqual([
+      ['evictions.evictionguard.io', 'Ignore'],
+      ['pdbs.evictionguard.io', 'Ignore'],
+    ]);
+    expect(args(render()).some((arg) => arg.startsWith('--pdb-guard'))).toBe(false);
+    const denying = render({ values: { pdbGuard: { mode: 'deny' }, failurePolicy: 'Fail' } });
+    expect(entries(denying)).toEqual([
+      ['evictions.evictionguard.io', 'Fail'],
+      ['pdbs.evictionguard.io', 'Ignore'],
+    ]);
+    expect(args(denying)).toContain('--pdb-guard=deny');
+    const off = render({ values: { pdbGuard: { mode: 'off' } } });
+    expect(entries(off)).toEqual([['evictions.evictionguard.io', 'Ignore']]);
+    expect(args(off)).toContain('--pdb-guard=off');
+    expect(safetyProblems(off, { namespace: 'eviction-guard', failurePolicy: 'Ignore', pdbGuard: false })).toEqual([]);
   });
 
   it('uses a given priorityClassName without creating a class', () => {

@@ -176,6 +176,8 @@ export interface SafetyExpectations {
   namespace: string;
   failurePolicy: 'Ignore' | 'Fail';
   replicas?: number;
+  /** The PDB admission guard's webhook entry is installed (default true; Helm pdbGuard.mode off leaves it out). */
+  pdbGuard?: boolean;
 }
 
 /**
@@ -293,31 +295,44 @@ export function safetyProblems(objects: K8sObject[], expected: SafetyExpectation
 
   // The webhook configuration.
   const configuration = one(objects, 'ValidatingWebhookConfiguration');
-  const webhooks = configuration.webhooks ?? [];
-  check(webhooks.length === 1, 'one webhook');
-  const [webhook] = webhooks;
-  if (webhook) {
-    check(webhook.name === 'evictions.evictionguard.io', 'webhook name evictions.evictionguard.io');
-    check(
-      sameJson(webhook.rules, [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods/eviction'], operations: ['CREATE'], scope: 'Namespaced' }]),
-      `rules: CREATE pods/eviction only, got ${JSON.stringify(webhook.rules)}`,
-    );
-    check(webhook.sideEffects === 'NoneOnDryRun', 'sideEffects NoneOnDryRun');
-    check(JSON.stringify(webhook.admissionReviewVersions) === '["v1","v1beta1"]', 'admissionReviewVersions [v1, v1beta1]');
-    check(webhook.timeoutSeconds === 5, `timeoutSeconds 5, got ${webhook.timeoutSeconds}`);
-    check(webhook.matchPolicy === 'Equivalent', 'matchPolicy Equivalent');
-    check(webhook.failurePolicy === expected.failurePolicy, `failurePolicy ${expected.failurePolicy}, got ${webhook.failurePolicy}`);
-    check(webhook.objectSelector === undefined, 'no objectSelector (it sees the Eviction, not the Pod)');
+  const webhooks: K8sObject[] = configuration.webhooks ?? [];
+  const expectedNames = expected.pdbGuard === false ? ['evictions.evictionguard.io'] : ['evictions.evictionguard.io', 'pdbs.evictionguard.io'];
+  check(sameJson(webhooks.map((entry) => entry.name), expectedNames), `webhooks ${expectedNames.join(', ')}, got ${webhooks.map((entry) => entry.name).join(', ')}`);
+  const checkCommon = (webhook: K8sObject, label: string) => {
+    check(JSON.stringify(webhook.admissionReviewVersions) === '["v1","v1beta1"]', `${label}: admissionReviewVersions [v1, v1beta1]`);
+    check(webhook.timeoutSeconds === 5, `${label}: timeoutSeconds 5, got ${webhook.timeoutSeconds}`);
+    check(webhook.matchPolicy === 'Equivalent', `${label}: matchPolicy Equivalent`);
+    check(webhook.objectSelector === undefined, `${label}: no objectSelector`);
     const excluded = (webhook.namespaceSelector?.matchExpressions ?? []).some(
       (requirement: K8sObject) => requirement.key === 'kubernetes.io/metadata.name' && requirement.operator === 'NotIn' && (requirement.values ?? []).includes(namespace),
     );
-    check(excluded, `the namespaceSelector excludes the webhook's own namespace ${namespace}`);
-    check((webhook.namespaceSelector?.matchLabels ?? undefined) === undefined, 'no namespaceSelector.matchLabels (it would make the webhook opt-in)');
+    check(excluded, `${label}: the namespaceSelector excludes the webhook's own namespace ${namespace}`);
+    check((webhook.namespaceSelector?.matchLabels ?? undefined) === undefined, `${label}: no namespaceSelector.matchLabels (it would make the webhook opt-in)`);
     const target = webhook.clientConfig?.service ?? {};
-    check(webhook.clientConfig?.url === undefined, 'clientConfig goes through the Service, not a URL');
-    check(target.name === service.metadata.name && target.namespace === namespace, 'clientConfig.service is the install Service');
-    check(target.path === '/validate', 'clientConfig.service.path /validate');
-    check(target.port === servicePort?.port, 'clientConfig.service.port is the Service port');
+    check(webhook.clientConfig?.url === undefined, `${label}: clientConfig goes through the Service, not a URL`);
+    check(target.name === service.metadata.name && target.namespace === namespace, `${label}: clientConfig.service is the install Service`);
+    check(target.path === '/validate', `${label}: clientConfig.service.path /validate`);
+    check(target.port === servicePort?.port, `${label}: clientConfig.service.port is the Service port`);
+  };
+  const evictions = webhooks.find((entry) => entry.name === 'evictions.evictionguard.io');
+  if (evictions) {
+    checkCommon(evictions, 'evictions');
+    check(
+      sameJson(evictions.rules, [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods/eviction'], operations: ['CREATE'], scope: 'Namespaced' }]),
+      `rules: CREATE pods/eviction only, got ${JSON.stringify(evictions.rules)}`,
+    );
+    check(evictions.sideEffects === 'NoneOnDryRun', 'sideEffects NoneOnDryRun');
+    check(evictions.failurePolicy === expected.failurePolicy, `failurePolicy ${expected.failurePolicy}, got ${evictions.failurePolicy}`);
+  }
+  const pdbGuard = webhooks.find((entry) => entry.name === 'pdbs.evictionguard.io');
+  if (pdbGuard) {
+    checkCommon(pdbGuard, 'PDB guard');
+    check(
+      sameJson(pdbGuard.rules, [{ apiGroups: ['policy'], apiVersions: ['v1'], resources: ['poddisruptionbudgets'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' }]),
+      `PDB guard rules: CREATE/UPDATE policy/v1 poddisruptionbudgets only, got ${JSON.stringify(pdbGuard.rules)}`,
+    );
+    check(pdbGuard.sideEffects === 'None', 'PDB guard: sideEffects None');
+    check(pdbGuard.failurePolicy === 'Ignore', `PDB guard: failurePolicy Ignore whatever the eviction entry's (it only advises), got ${pdbGuard.failurePolicy}`);
   }
   return problems;
 }

@@ -53,11 +53,14 @@ describeWithKubectl('manifests/ (kustomize)', () => {
     );
   });
 
-  it('changes only the failurePolicy in overlays/fail-closed', () => {
+  it('changes only the eviction entry failurePolicy in overlays/fail-closed; the PDB guard stays Ignore', () => {
     const failClosed = flavours['overlays/fail-closed'];
     expect(ids(failClosed)).toEqual(BASE_OBJECTS);
     const webhook = one(failClosed, 'ValidatingWebhookConfiguration');
-    expect(webhook.webhooks[0].failurePolicy).toBe('Fail');
+    expect(webhook.webhooks.map((entry: K8sObject) => [entry.name, entry.failurePolicy])).toEqual([
+      ['evictions.evictionguard.io', 'Fail'],
+      ['pdbs.evictionguard.io', 'Ignore'],
+    ]);
     const restored = structuredClone(failClosed);
     one(restored, 'ValidatingWebhookConfiguration').webhooks[0].failurePolicy = 'Ignore';
     expect(restored).toEqual(base);
@@ -101,6 +104,9 @@ describeWithKubectl('manifests/ (kustomize)', () => {
     ['a Service port to nowhere', (objects) => (one(objects, 'Service').spec.ports[0].targetPort = 9443), 'Service targetPort'],
     ['liveness on /readyz', (objects) => (one(objects, 'Deployment').spec.template.spec.containers[0].livenessProbe.httpGet.path = '/readyz'), 'livenessProbe'],
     ['one replica', (objects) => (one(objects, 'Deployment').spec.replicas = 1), 'at least 2 replicas'],
+    ['a failing PDB guard', (objects) => (one(objects, 'ValidatingWebhookConfiguration').webhooks[1].failurePolicy = 'Fail'), 'PDB guard: failurePolicy Ignore'],
+    ['a PDB guard on status updates', (objects) => one(objects, 'ValidatingWebhookConfiguration').webhooks[1].rules[0].resources.push('poddisruptionbudgets/status'), 'PDB guard rules'],
+    ['no PDB guard entry', (objects) => one(objects, 'ValidatingWebhookConfiguration').webhooks.pop(), 'webhooks evictions.evictionguard.io, pdbs.evictionguard.io'],
   ])('reports %s', (_name, breakIt, problem) => {
     const broken = structuredClone(base);
     breakIt(broken);
@@ -146,14 +152,14 @@ describeWithKubectl('manifests/ (kustomize)', () => {
     expect(certManagerProblems(flavours['overlays/cert-manager'], NAMESPACE)).toEqual([]);
   });
 
-  it('is what `eviction-guard certs --patch-manifests` patches: the caBundle of base/webhook.yaml, and only that', () => {
+  it('is what `eviction-guard certs --patch-manifests` patches: the caBundles of base/webhook.yaml (both entries), and only those', () => {
     const bundle = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
     const plans = planCaBundlePatches(MANIFESTS, bundle);
-    expect(plans.map((plan) => [path.relative(REPO, plan.file), plan.webhooks, plan.changed])).toEqual([['manifests/base/webhook.yaml', 1, true]]);
+    expect(plans.map((plan) => [path.relative(REPO, plan.file), plan.webhooks, plan.changed])).toEqual([['manifests/base/webhook.yaml', 2, true]]);
     const original = readFileSync(path.join(MANIFESTS, 'base/webhook.yaml'), 'utf8').split('\n');
     const patched = plans[0].text.split('\n');
     const changedLines = patched.filter((line, index) => line !== original[index]);
-    expect(changedLines).toEqual([`      caBundle: "${bundle}"`]);
+    expect(changedLines).toEqual([`      caBundle: "${bundle}"`, `      caBundle: "${bundle}"`]);
   });
 });
 

@@ -67,4 +67,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | quote }}
 {{- if not (has .Values.mode (list "enforce" "warn" "audit")) -}}
 {{- fail (printf "mode must be enforce, warn or audit, got %q" .Values.mode) -}}
 {{- end -}}
+{{- if not (has .Values.pdbGuard.mode (list "warn" "deny" "off")) -}}
+{{- fail (printf "pdbGuard.mode must be warn, deny or off, got %q" .Values.pdbGuard.mode) -}}
+{{- end -}}
 {{- end -}}

@@ -11,6 +11,7 @@ export interface ClusterInventory extends ClusterLookups {
   pdbsInNamespace(namespace: string): readonly PdbFacts[];
   /** The ReplicaSets, Deployments and StatefulSets held. */
   workloads(): readonly WorkloadFacts[];
+  workloadsInNamespace(namespace: string): readonly WorkloadFacts[];
 }
 
 /** The stores behind an inventory, read on every call: a relist swaps a live store whole. */
@@ -28,6 +29,7 @@ export function inventoryOf(stores: InventoryStores): ClusterInventory {
     pdbs: () => stores.pdbs().all(),
     pdbsInNamespace: (namespace) => stores.pdbs().inNamespace(namespace),
     workloads: () => stores.workloadKinds.flatMap((kind) => stores.workloads(kind)?.all() ?? []),
+    workloadsInNamespace: (namespace) => stores.workloadKinds.flatMap((kind) => stores.workloads(kind)?.inNamespace(namespace) ?? []),
     workload: (kind, namespace, name) => stores.workloads(kind)?.get(namespace, name),
     namespace: (name) => stores.namespace(name),
     podsInNamespace: (namespace) => stores.pods().inNamespace(namespace),

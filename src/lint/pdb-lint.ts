@@ -67,8 +67,7 @@ class NamespaceMembers {
   readonly workloads = new Map<string, { workload: WorkloadFacts; members: Member[] }>();
 
   constructor(namespace: string, inventory: ClusterInventory) {
-    const workloads = inventory.workloads().filter((workload) => workload.namespace === namespace);
-    for (const workload of workloads) {
+    for (const workload of inventory.workloadsInNamespace(namespace)) {
       const ownedByDeployment = workload.kind === 'ReplicaSet' && workload.owner?.kind === 'Deployment';
       if (!ownedByDeployment) this.workloads.set(workloadKey(workload.kind, workload.name), { workload, members: [] });
     }

@@ -57,6 +57,8 @@ const CUSTOM: RenderOptions = {
 };
 
 const args = (objects: K8sObject[]): string[] => one(objects, 'Deployment').spec.template.spec.containers[0].args;
+/** clientConfig.caBundle of every webhook entry (eviction, then PDB guard). */
+const caBundles = (objects: K8sObject[]): unknown[] => one(objects, 'ValidatingWebhookConfiguration').webhooks.map((entry: K8sObject) => entry.clientConfig.caBundle);
 
 describe('the Helm chart with default values', () => {
   const objects = render();
@@ -90,7 +92,7 @@ describe('the Helm chart with default values', () => {
     expect(serving.checkPrivateKey(require('node:crypto').createPrivateKey(decode('tls.key')))).toBe(true);
     expect(serving.subjectAltName).toBe('DNS:eviction-guard.eviction-guard.svc, DNS:eviction-guard.eviction-guard.svc.cluster.local');
     expect(ca.ca).toBe(true);
-    expect(one(objects, 'ValidatingWebhookConfiguration').webhooks[0].clientConfig.caBundle).toBe(secret.data['ca.crt']);
+    expect(caBundles(objects)).toEqual([secret.data['ca.crt'], secret.data['ca.crt']]);
   });
 
   it('keeps an existing certificate Secret on upgrade (lookup), so caBundle and certificate stay a pair', () => {
@@ -100,7 +102,7 @@ describe('the Helm chart with default values', () => {
         apiVersion === 'v1' && kind === 'Secret' && namespace === 'eviction-guard' && name === 'eviction-guard-tls' ? { data } : undefined,
     });
     expect(one(upgraded, 'Secret').data).toEqual(data);
-    expect(one(upgraded, 'ValidatingWebhookConfiguration').webhooks[0].clientConfig.caBundle).toBe('Y2E=');
+    expect(caBundles(upgraded)).toEqual(['Y2E=', 'Y2E=']);
   });
 });
 
@@ -140,9 +142,12 @@ describe('the Helm chart with non-default values', () => {
     expect(certManagerProblems(objects, 'ops')).toEqual([]);
   });
 
-  it('excludes the release namespace and the listed ones, each once', () => {
-    const [byName] = one(objects, 'ValidatingWebhookConfiguration').webhooks[0].namespaceSelector.matchExpressions;
+  it('excludes the release namespace and the listed ones, each once, from both webhook entries', () => {
+    const [evictions, pdbs] = one(objects, 'ValidatingWebhookConfiguration').webhooks;
+    const [byName] = evictions.namespaceSelector.matchExpressions;
     expect(byName).toEqual({ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['ops', 'kube-system'] });
+    expect(pdbs.name).toBe('pdbs.evictionguard.io');
+    expect(pdbs.namespaceSelector).toEqual(evictions.namespaceSelector);
   });
 
   it('scrapes the metrics port through the Service', () => {
@@ -169,7 +174,7 @@ describe('the Helm chart certificate sources and value checks', () => {
     const objects = render({ values: { certs: { source: 'existing-secret', existingSecret: 'my-tls', caBundle: 'Q0E=' } } });
     expect(ids(objects)).toEqual(DEFAULT_OBJECTS.filter((id) => !id.startsWith('Secret/')));
     expect(tlsSecretName(objects)).toBe('my-tls');
-    expect(one(objects, 'ValidatingWebhookConfiguration').webhooks[0].clientConfig.caBundle).toBe('Q0E=');
+    expect(caBundles(objects)).toEqual(['Q0E=', 'Q0E=']);
     expect(safetyProblems(objects, { namespace: 'eviction-guard', failurePolicy: 'Ignore' })).toEqual([]);
   });
 
@@ -246,13 +251,13 @@ describeWithKubectl('the Helm chart and manifests/ agree', () => {
     expect(permissions(pick(chart, 'ClusterRole'))).toEqual(permissions(pick(manifests, 'ClusterRole')));
   });
 
-  it('registers the same webhook (apart from the caBundle)', () => {
-    const webhook = (objects: K8sObject[]) => {
-      const [entry] = structuredClone(pick(objects, 'ValidatingWebhookConfiguration').webhooks);
-      delete entry.clientConfig.caBundle;
-      return entry;
-    };
-    expect(webhook(chart)).toEqual(webhook(manifests));
+  it('registers the same webhook entries (apart from the caBundle)', () => {
+    const webhooks = (objects: K8sObject[]) =>
+      structuredClone(pick(objects, 'ValidatingWebhookConfiguration').webhooks).map((entry: K8sObject) => {
+        delete entry.clientConfig.caBundle;
+        return entry;
+      });
+    expect(webhooks(chart)).toEqual(webhooks(manifests));
   });
 
   it('runs the same container the same way', () => {
@@ -339,7 +344,9 @@ describeWithHelm('the test renderer against `helm template`', () => {
     return objects.map((object) => {
       const copy = structuredClone(object);
       if (copy.kind === 'Secret') copy.data = Object.fromEntries(Object.keys(copy.data).map((key) => [key, '<generated>']));
-      if (copy.kind === 'ValidatingWebhookConfiguration' && copy.webhooks[0].clientConfig.caBundle) copy.webhooks[0].clientConfig.caBundle = '<generated>';
+      if (copy.kind === 'ValidatingWebhookConfiguration') {
+        for (const entry of copy.webhooks) if (entry.clientConfig.caBundle) entry.clientConfig.caBundle = '<generated>';
+      }
       return copy;
     });
   }

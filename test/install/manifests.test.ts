@@ -139,6 +139,22 @@ describeWithKubectl('manifests/ (kustomize)', () => {
     expect(one(base, 'Namespace').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
   });
 
+  it('has the PDB guard entry: CREATE/UPDATE policy/v1 PDBs, no side effects, always Ignore, same namespaces and Service as the eviction entry', () => {
+    const [evictions, pdbs] = one(base, 'ValidatingWebhookConfiguration').webhooks;
+    expect(pdbs).toEqual({
+      name: 'pdbs.evictionguard.io',
+      admissionReviewVersions: ['v1', 'v1beta1'],
+      sideEffects: 'None',
+      timeoutSeconds: 5,
+      failurePolicy: 'Ignore',
+      matchPolicy: 'Equivalent',
+      rules: [{ apiGroups: ['policy'], apiVersions: ['v1'], resources: ['poddisruptionbudgets'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' }],
+      namespaceSelector: evictions.namespaceSelector,
+      clientConfig: { service: { name: 'eviction-guard', namespace: NAMESPACE, path: '/validate', port: 443 }, caBundle: '' },
+    });
+    expect(pdbs.clientConfig).toEqual(evictions.clientConfig);
+  });
+
   it('ships a PriorityClass below the system classes that never preempts', () => {
     const priorityClass = one(base, 'PriorityClass');
     expect(one(base, 'Deployment').spec.template.spec.priorityClassName).toBe(priorityClass.metadata.name);
@@ -148,7 +164,7 @@ describeWithKubectl('manifests/ (kustomize)', () => {
   });
 
   it('has an empty caBundle placeholder in the base, and none under cert-manager (cainjector owns it)', () => {
-    expect(one(base, 'ValidatingWebhookConfiguration').webhooks[0].clientConfig.caBundle).toBe('');
+    expect(one(base, 'ValidatingWebhookConfiguration').webhooks.map((entry: K8sObject) => entry.clientConfig.caBundle)).toEqual(['', '']);
     expect(certManagerProblems(flavours['overlays/cert-manager'], NAMESPACE)).toEqual([]);
   });
 

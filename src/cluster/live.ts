@@ -49,6 +49,14 @@ export class LiveClusterView implements ClusterView {
   private readonly pdbs: Reflector<PdbFacts>;
   private readonly workloads: Map<string, Reflector<WorkloadFacts>>;
   private readonly namespaces: Reflector<StoredNamespace>;
+  /** Built once: it reads the reflectors' current stores on every call, so decisions allocate none. */
+  private readonly indexed: ClusterInventory = inventoryOf({
+    pods: () => this.pods.store,
+    pdbs: () => this.pdbs.store,
+    workloadKinds: WORKLOADS.map(({ kind }) => kind),
+    workloads: (kind) => this.workloads.get(kind)?.store,
+    namespace: (name) => this.namespaces.store.get('', name),
+  });
   /** Ends live reads still in flight when the view stops. */
   private readonly stopping = new AbortController();
 
@@ -139,15 +147,9 @@ export class LiveClusterView implements ClusterView {
     releaseConnections(this.kubeConfig);
   }
 
-  /** The indexed objects, read when asked (stores are swapped whole by a relist). */
+  /** The indexed objects, read through on every call (a relist swaps a store whole). */
   inventory(): ClusterInventory {
-    return inventoryOf({
-      pods: () => this.pods.store,
-      pdbs: () => this.pdbs.store,
-      workloadKinds: [...this.workloads.keys()],
-      workloads: (kind) => this.workloads.get(kind)?.store,
-      namespace: (name) => this.namespaces.store.get('', name),
-    });
+    return this.indexed;
   }
 
   private async readLive(namespace: string, podName: string): Promise<EvictionFacts> {

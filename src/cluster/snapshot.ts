@@ -115,10 +115,21 @@ class SnapshotContents {
 export class SnapshotClusterView implements ClusterView {
   readonly factSource = 'snapshot' as const;
 
+  private readonly indexed: ClusterInventory;
+
   private constructor(
     private readonly contents: SnapshotContents,
     readonly mode: SnapshotMode,
-  ) {}
+  ) {
+    const { index, workloads, namespaces } = contents;
+    this.indexed = inventoryOf({
+      pods: () => index.pods,
+      pdbs: () => index.pdbs,
+      workloadKinds: WORKLOAD_KINDS,
+      workloads: (kind) => workloads.get(kind as WorkloadKind),
+      namespace: (name) => namespaces.get(name),
+    });
+  }
 
   /** Loads a snapshot file; throws a SnapshotError naming the file and document when it cannot. */
   static fromFile(file: string, mode: SnapshotMode = 'snapshot', options: SnapshotOptions = {}): SnapshotClusterView {
@@ -173,14 +184,7 @@ export class SnapshotClusterView implements ClusterView {
   }
 
   inventory(): ClusterInventory {
-    const { index, workloads, namespaces } = this.contents;
-    return inventoryOf({
-      pods: () => index.pods,
-      pdbs: () => index.pdbs,
-      workloadKinds: WORKLOAD_KINDS,
-      workloads: (kind) => workloads.get(kind as WorkloadKind),
-      namespace: (name) => namespaces.get(name),
-    });
+    return this.indexed;
   }
 
   async confirm(namespace: string, podName: string): Promise<EvictionFacts> {

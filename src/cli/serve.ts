@@ -9,9 +9,8 @@ import { evaluateEviction } from '../evaluate';
 import { ENFORCEMENT_MODES, type EnforcementMode } from '../policy/engine';
 import { startPolicyService } from '../policy/service';
 import type { DecodedPdbChange } from '../admission/decode';
-import { combineFindings } from '../decide';
 import type { Verdict } from '../domain';
-import { candidateOf, guardPdbChange, PDB_GUARD_MODES, type PdbGuardMode } from '../guard/pdb-guard';
+import { PDB_GUARD_MODES, reviewPdbChange, type PdbGuardMode } from '../guard/pdb-guard';
 import { createApp, type AppDeps } from '../server/app';
 import { startHttpsServer, type HttpsServerHandle } from '../server/https';
 import type { ServingCertificate } from '../server/serving-pair';
@@ -123,19 +122,10 @@ export function parseServeOptions(argv: string[]): ServeOptions | 'help' {
   };
 }
 
-const PDB_GUARD_NOT_SYNCED = combineFindings([
-  {
-    check: 'pdb-guard/not-synced',
-    action: 'warn',
-    message: 'eviction-guard has not listed the cluster yet, so this PodDisruptionBudget was not checked for overlaps.',
-    warning: 'eviction-guard has not listed the cluster yet; this PodDisruptionBudget was not checked',
-  },
-]);
-
 function pdbGuardHandler(mode: PdbGuardMode, view: ClusterView, record: (change: DecodedPdbChange, verdict: Verdict) => void): AppDeps['handlePdbChange'] {
   if (mode === 'off') return undefined;
   return async (change) => {
-    const verdict = view.isSynced() ? guardPdbChange(candidateOf(change), view.inventory(), mode) : PDB_GUARD_NOT_SYNCED;
+    const verdict = reviewPdbChange(change, view, mode);
     record(change, verdict);
     return verdict;
   };

@@ -4,6 +4,7 @@
 import type { DecodedPdbChange } from '../admission/decode';
 import { Interner } from '../cluster/intern';
 import type { ClusterInventory } from '../cluster/inventory';
+import type { ClusterView } from '../cluster/view';
 import { trimPdb } from '../cluster/trim';
 import { combineFindings } from '../decide';
 import type { Finding, PdbFacts, Verdict } from '../domain';
@@ -59,4 +60,18 @@ export function candidateOf(change: DecodedPdbChange): PdbFacts {
   // trimPdb fails only without a name, and the name is filled in above.
   if ('error' in trimmed) throw new Error(trimmed.error);
   return trimmed.facts;
+}
+
+const NOT_SYNCED = combineFindings([
+  {
+    check: `${PDB_GUARD_CHECK_PREFIX}not-synced`,
+    action: 'warn',
+    message: 'eviction-guard has not listed the cluster yet, so this PodDisruptionBudget was not checked for overlaps.',
+    warning: 'eviction-guard has not listed the cluster yet; this PodDisruptionBudget was not checked',
+  },
+]);
+
+/** The guard's answer to a decoded review, from the cluster as `view` holds it; unchecked until it has synced. */
+export function reviewPdbChange(change: DecodedPdbChange, view: ClusterView, mode: 'warn' | 'deny'): Verdict {
+  return view.isSynced() ? guardPdbChange(candidateOf(change), view.inventory(), mode) : NOT_SYNCED;
 }

@@ -1,7 +1,7 @@
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
-import { decodeAdmissionReview, type DecodedPdbChange } from '../admission/decode';
-import { allowResponse, encodeAdmissionResponse } from '../admission/encode';
+import { decodeAdmissionReview, type AdmissionReviewVersion, type DecodedPdbChange } from '../admission/decode';
+import { allowResponse, encodeAdmissionResponse, type AdmissionReviewResponse } from '../admission/encode';
 import type { EvictionAttempt, Verdict } from '../domain';
 
 export interface AppDeps {
@@ -49,35 +49,26 @@ export function createApp(deps: AppDeps): Express {
         deps.onNotEviction?.(review.description);
         res.json(allowResponse(review.version, review.uid));
         return;
-      case 'pdb-change': {
+      case 'pdb-change':
         if (deps.handlePdbChange === undefined) {
           res.json(allowResponse(review.version, review.uid));
           return;
         }
-        let verdict: Verdict;
-        try {
-          verdict = await deps.handlePdbChange(review);
-        } catch (error) {
-          // The guard only advises: a failure never blocks a PDB change.
-          logger.error({ err: error, uid: review.uid, pdb: `${review.namespace}/${review.name}` }, 'PDB guard failed: allowing');
-          res.json(allowResponse(review.version, review.uid, PDB_GUARD_FAILED_WARNING));
-          return;
-        }
-        res.json(encodeAdmissionResponse(review.version, review.uid, verdict));
+        // The guard only advises: a failure never blocks a PDB change.
+        res.json(
+          await answerOrAllow(review.version, review.uid, () => deps.handlePdbChange!(review), PDB_GUARD_FAILED_WARNING, (error) =>
+            logger.error({ err: error, uid: review.uid, pdb: `${review.namespace}/${review.name}` }, 'PDB guard failed: allowing'),
+          ),
+        );
         return;
-      }
       case 'eviction': {
         const { attempt } = review;
-        let verdict: Verdict;
-        try {
-          verdict = await deps.handleEviction(attempt);
-        } catch (error) {
-          // Fail open: the API server still enforces the budget after the webhook (eviction-semantics.md §10.3).
-          logger.error({ err: error, uid: attempt.uid, pod: `${attempt.namespace}/${attempt.podName}` }, 'eviction handler failed: allowing');
-          res.json(allowResponse(review.version, attempt.uid, FAIL_OPEN_WARNING));
-          return;
-        }
-        res.json(encodeAdmissionResponse(review.version, attempt.uid, verdict));
+        // Fail open: the API server still enforces the budget after the webhook (eviction-semantics.md §10.3).
+        res.json(
+          await answerOrAllow(review.version, attempt.uid, () => deps.handleEviction(attempt), FAIL_OPEN_WARNING, (error) =>
+            logger.error({ err: error, uid: attempt.uid, pod: `${attempt.namespace}/${attempt.podName}` }, 'eviction handler failed: allowing'),
+          ),
+        );
         return;
       }
     }
@@ -99,6 +90,22 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(errorHandler(logger));
   return app;
+}
+
+/** The encoded verdict of `decide`, or, when it throws, an allow carrying `failureWarning`. */
+async function answerOrAllow(
+  version: AdmissionReviewVersion,
+  uid: string,
+  decide: () => Promise<Verdict>,
+  failureWarning: string,
+  logFailure: (error: unknown) => void,
+): Promise<AdmissionReviewResponse> {
+  try {
+    return encodeAdmissionResponse(version, uid, await decide());
+  } catch (error) {
+    logFailure(error);
+    return allowResponse(version, uid, failureWarning);
+  }
 }
 
 interface HttpError {

@@ -1,6 +1,7 @@
 import { decodeAdmissionReview, type DecodedPdbChange } from '../../src/admission/decode';
 import { memoryInventory } from '../../src/cluster/inventory';
-import { candidateOf, guardPdbChange } from '../../src/guard/pdb-guard';
+import type { ClusterView } from '../../src/cluster/view';
+import { candidateOf, guardPdbChange, reviewPdbChange } from '../../src/guard/pdb-guard';
 import { pdbFacts, podFacts } from '../helpers/facts';
 import { pdbCreateReview } from '../admission/reviews';
 
@@ -52,5 +53,21 @@ describe('guardPdbChange()', () => {
       findings: [],
     });
     expect(guardPdbChange(candidateOf(change({ minAvailable: 2, selector: { matchLabels: { app: 'web' } } }, 'web-pdb')), inventory, 'deny').allowed).toBe(true);
+  });
+});
+
+describe('reviewPdbChange()', () => {
+  const viewOf = (synced: boolean) => ({ isSynced: () => synced, inventory: () => inventory }) as unknown as ClusterView;
+
+  it('checks the PDB once the cluster is listed', () => {
+    expect(reviewPdbChange(change(overlapping), viewOf(true), 'deny')).toMatchObject({ allowed: false, status: { code: 403 } });
+  });
+
+  it('allows with a warning that it could not check before the first list completes', () => {
+    expect(reviewPdbChange(change(overlapping), viewOf(false), 'deny')).toMatchObject({
+      allowed: true,
+      warnings: ['eviction-guard has not listed the cluster yet; this PodDisruptionBudget was not checked'],
+      auditAnnotations: { checks: 'pdb-guard/not-synced' },
+    });
   });
 });

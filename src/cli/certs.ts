@@ -14,7 +14,7 @@ import {
 } from '../certs/authority';
 import { writeFileAtomically } from '../certs/files';
 import { planCaBundlePatches, writeCaBundlePatches, type PatchedFile } from '../certs/manifests';
-import { parseFlags, UsageError } from './usage';
+import { parseChoice, parseFlags, UsageError } from './usage';
 
 const DEFAULT_MANIFESTS = 'manifests';
 
@@ -87,10 +87,7 @@ export function parseCertsOptions(argv: string[]): CertsOptions | 'help' {
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) {
     throw new UsageError(`--namespace must be a namespace name (lower-case letters, digits and '-', at most 63), got "${namespace}"`, CERTS_USAGE);
   }
-  const keyType = (values['key-type'] ?? 'rsa') as string;
-  if (!(KEY_TYPES as readonly string[]).includes(keyType)) {
-    throw new UsageError(`--key-type must be one of ${KEY_TYPES.join(', ')}, got "${keyType}"`, CERTS_USAGE);
-  }
+  const keyType = parseChoice(values['key-type'], 'rsa', KEY_TYPES, '--key-type', CERTS_USAGE);
   const days = parseDays(values.days as string | undefined, 365, '--days');
   const caDays = parseDays(values['ca-days'] as string | undefined, 3650, '--ca-days');
   if (days > caDays) throw new UsageError(`--days (${days}) cannot exceed --ca-days (${caDays}): the CA must outlive the certificates it signs`, CERTS_USAGE);

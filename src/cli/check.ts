@@ -10,7 +10,7 @@ import { ENFORCEMENT_MODES, type EnforcementMode } from '../policy/engine';
 import { startPolicyService, type PolicyService } from '../policy/service';
 import { cliLogger, openCluster, waitForSync, type ClusterChoice } from './cluster';
 import { parseOutputFormat, renderData, renderTable, type OutputFormat } from './render';
-import { EXIT, parseFlags, UsageError } from './usage';
+import { EXIT, parseChoice, parseFlags, parseSeconds, UsageError } from './usage';
 
 export const CHECK_USAGE = `Usage: eviction-guard check (--node NAME | --namespace NS | POD...) [flags]
 
@@ -101,16 +101,6 @@ export function parseCheckOptions(argv: string[]): CheckOptions | 'help' {
   if (values.kubeconfig !== undefined && values.snapshot !== undefined) {
     throw new UsageError('--kubeconfig and --snapshot are alternatives: give one', CHECK_USAGE);
   }
-  const mode = (values.mode ?? 'enforce') as string;
-  if (!(ENFORCEMENT_MODES as readonly string[]).includes(mode)) {
-    throw new UsageError(`--mode must be one of ${ENFORCEMENT_MODES.join(', ')}, got "${mode}"`, CHECK_USAGE);
-  }
-  const logLevel = (values['log-level'] ?? 'warn') as string;
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`, CHECK_USAGE);
-  }
-  const timeout = Number(values.timeout ?? '30');
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a number of seconds above 0, got "${values.timeout}"`, CHECK_USAGE);
   const groups = (values['as-group'] as string[] | undefined) ?? ['system:authenticated'];
   return {
     scope,
@@ -122,11 +112,11 @@ export function parseCheckOptions(argv: string[]): CheckOptions | 'help' {
     kubeconfig: values.kubeconfig as string | undefined,
     snapshot: values.snapshot as string | undefined,
     policies: (values.policy as string[] | undefined) ?? [],
-    mode: mode as EnforcementMode,
+    mode: parseChoice(values.mode, 'enforce', ENFORCEMENT_MODES, '--mode', CHECK_USAGE),
     requester: { username: (values.as as string | undefined) ?? '', groups },
     output: parseOutputFormat(values.output as string | undefined, CHECK_USAGE),
-    timeoutMs: timeout * 1000,
-    logLevel: logLevel as LogLevel,
+    timeoutMs: parseSeconds(values.timeout, 30, '--timeout', CHECK_USAGE),
+    logLevel: parseChoice(values['log-level'], 'warn', LOG_LEVELS, '--log-level', CHECK_USAGE),
   };
 }
 

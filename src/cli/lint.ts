@@ -10,7 +10,7 @@ import { clip } from '../pdb/explain';
 import { lintInventory, worstSeverity, type LintFinding, type Severity } from '../lint/pdb-lint';
 import { cliLogger, openCluster, waitForSync, type ClusterChoice } from './cluster';
 import { parseOutputFormat, renderData, renderTable, type OutputFormat } from './render';
-import { EXIT, parseFlags, UsageError } from './usage';
+import { EXIT, parseChoice, parseFlags, parseSeconds, UsageError } from './usage';
 
 export const LINT_USAGE = `Usage: eviction-guard lint [FILE|DIR...] [flags]
 
@@ -64,19 +64,13 @@ export function parseLintOptions(argv: string[]): LintOptions | 'help' {
   if (values.help) return 'help';
   const sources = [values.kubeconfig !== undefined, values.snapshot !== undefined, positionals.length > 0].filter(Boolean).length;
   if (sources > 1) throw new UsageError('give one source: FILEs, --kubeconfig or --snapshot', LINT_USAGE);
-  const logLevel = (values['log-level'] ?? 'warn') as string;
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`, LINT_USAGE);
-  }
-  const timeout = Number(values.timeout ?? '30');
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a number of seconds above 0, got "${values.timeout}"`, LINT_USAGE);
   return {
     files: positionals,
     kubeconfig: values.kubeconfig as string | undefined,
     snapshot: values.snapshot as string | undefined,
     output: parseOutputFormat(values.output as string | undefined, LINT_USAGE),
-    timeoutMs: timeout * 1000,
-    logLevel: logLevel as LogLevel,
+    timeoutMs: parseSeconds(values.timeout, 30, '--timeout', LINT_USAGE),
+    logLevel: parseChoice(values['log-level'], 'warn', LOG_LEVELS, '--log-level', LINT_USAGE),
   };
 }
 

@@ -13,7 +13,7 @@ import type { ClusterView } from '../cluster/view';
 import { startMetricsServer, type MetricsServerHandle } from '../server/metrics-server';
 import type { ServingCertificate } from '../server/serving-pair';
 import type { ServingPairTarget } from '../server/tls-reloader';
-import { parsePort, UsageError } from './usage';
+import { parseChoice, parsePort, UsageError } from './usage';
 
 export const DEFAULT_METRICS_PORT = 9090;
 export const DEFAULT_METRICS_ADDRESS = '0.0.0.0';
@@ -75,10 +75,7 @@ export function parseObservabilityOptions(values: Record<string, unknown>, usage
   const text = (name: keyof typeof OBSERVABILITY_FLAGS) => values[name] as string | undefined;
   const metricsPortFlag = text('metrics-port');
   const metricsPort = metricsPortFlag === 'off' ? 'off' : parsePort(metricsPortFlag, DEFAULT_METRICS_PORT, '--metrics-port', usage);
-  const events = text('events') ?? 'deny';
-  if (!(EVENTS_MODES as readonly string[]).includes(events)) {
-    throw new UsageError(`--events must be one of ${EVENTS_MODES.join(', ')}, got "${events}"`, usage);
-  }
+  const events = parseChoice<EventsMode>(text('events'), 'deny', EVENTS_MODES, '--events', usage);
   const auditFile = text('audit-file');
   if (auditFile === '') throw new UsageError('--audit-file needs a path', usage);
   for (const flag of ['audit-file-max-bytes', 'audit-file-keep'] as const) {
@@ -89,7 +86,7 @@ export function parseObservabilityOptions(values: Record<string, unknown>, usage
   return {
     metricsPort,
     metricsAddress,
-    events: events as EventsMode,
+    events,
     auditFile,
     auditFileMaxBytes: parseCount(text('audit-file-max-bytes'), DEFAULT_AUDIT_FILE_MAX_BYTES, '--audit-file-max-bytes', MIN_AUDIT_FILE_MAX_BYTES, Number.MAX_SAFE_INTEGER, usage),
     auditFileKeep: parseCount(text('audit-file-keep'), DEFAULT_AUDIT_FILE_KEEP, '--audit-file-keep', 1, 1000, usage),

@@ -1,17 +1,13 @@
 // Output of the operator commands (check, lint): a kubectl-like table, or the whole report as JSON
 // or YAML for scripts.
 import { stringify } from 'yaml';
-import { UsageError } from './usage';
+import { parseChoice } from './usage';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'yaml'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export function parseOutputFormat(value: string | undefined, usage: string): OutputFormat {
-  const format = value ?? 'table';
-  if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) {
-    throw new UsageError(`-o/--output must be one of ${OUTPUT_FORMATS.join(', ')}, got "${format}"`, usage);
-  }
-  return format as OutputFormat;
+  return parseChoice(value, 'table', OUTPUT_FORMATS, '-o/--output', usage);
 }
 
 /** Columns padded to the widest cell plus three spaces, headers in capitals, as kubectl prints them. */

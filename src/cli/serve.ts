@@ -17,7 +17,7 @@ import type { ServingCertificate } from '../server/serving-pair';
 import { watchServingPair, type ServingPairWatchOptions } from '../server/tls-reloader';
 import { openCluster } from './cluster';
 import { createObservability, OBSERVABILITY_FLAGS, OBSERVABILITY_USAGE, parseObservabilityOptions, type ObservabilityOptions } from './observability';
-import { parseFlags, parsePort, UsageError } from './usage';
+import { parseChoice, parseFlags, parsePort, UsageError } from './usage';
 
 export const SERVE_USAGE = `Usage: eviction-guard serve [flags]
 
@@ -95,18 +95,6 @@ export function parseServeOptions(argv: string[]): ServeOptions | 'help' {
   if (values.kubeconfig !== undefined && values.snapshot !== undefined) {
     throw new UsageError('--kubeconfig and --snapshot are alternatives: give one', SERVE_USAGE);
   }
-  const mode = (values.mode ?? 'enforce') as string;
-  if (!(ENFORCEMENT_MODES as readonly string[]).includes(mode)) {
-    throw new UsageError(`--mode must be one of ${ENFORCEMENT_MODES.join(', ')}, got "${mode}"`, SERVE_USAGE);
-  }
-  const pdbGuard = (values['pdb-guard'] ?? 'warn') as string;
-  if (!(PDB_GUARD_MODES as readonly string[]).includes(pdbGuard)) {
-    throw new UsageError(`--pdb-guard must be one of ${PDB_GUARD_MODES.join(', ')}, got "${pdbGuard}"`, SERVE_USAGE);
-  }
-  const logLevel = (values['log-level'] ?? 'info') as string;
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`, SERVE_USAGE);
-  }
   return {
     port: parsePort(values.port as string | undefined, 8443, '--port', SERVE_USAGE),
     tlsCert,
@@ -114,9 +102,9 @@ export function parseServeOptions(argv: string[]): ServeOptions | 'help' {
     kubeconfig: values.kubeconfig as string | undefined,
     snapshot: values.snapshot as string | undefined,
     policies: (values.policy as string[] | undefined) ?? [],
-    mode: mode as EnforcementMode,
-    pdbGuard: pdbGuard as PdbGuardMode,
-    logLevel: logLevel as LogLevel,
+    mode: parseChoice(values.mode, 'enforce', ENFORCEMENT_MODES, '--mode', SERVE_USAGE),
+    pdbGuard: parseChoice(values['pdb-guard'], 'warn', PDB_GUARD_MODES, '--pdb-guard', SERVE_USAGE),
+    logLevel: parseChoice(values['log-level'], 'info', LOG_LEVELS, '--log-level', SERVE_USAGE),
     certDir: path.resolve('certs'),
     ...parseObservabilityOptions(values, SERVE_USAGE),
   };

@@ -22,6 +22,20 @@ export function parseFlags<T extends Options>(argv: string[], options: T, usage:
   }
 }
 
+/** One of `choices`, or `fallback` when the flag is absent. */
+export function parseChoice<T extends string>(value: unknown, fallback: T, choices: readonly T[], flag: string, usage: string): T {
+  const chosen = (value ?? fallback) as string;
+  if (!(choices as readonly string[]).includes(chosen)) throw new UsageError(`${flag} must be one of ${choices.join(', ')}, got "${chosen}"`, usage);
+  return chosen as T;
+}
+
+/** A number of seconds above 0, in milliseconds. */
+export function parseSeconds(value: unknown, fallbackSeconds: number, flag: string, usage: string): number {
+  const seconds = Number(value ?? fallbackSeconds);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`${flag} must be a number of seconds above 0, got "${String(value)}"`, usage);
+  return seconds * 1000;
+}
+
 export function parsePort(value: string | undefined, fallback: number, flag: string, usage: string): number {
   if (value === undefined) return fallback;
   const port = Number(value);

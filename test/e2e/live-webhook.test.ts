@@ -1,23 +1,16 @@
 // The webhook end to end: real HTTPS to `startWebhook`, which watches a fake API server speaking
 // the real list/watch protocol. State changes go through the fake; decisions must follow.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { createLogger } from '../../src/audit/logger';
 import { startWebhook, type RunningWebhook } from '../../src/cli/serve';
 import { FakeApiServer } from '../fake-apiserver';
 import { evictionReview } from '../admission/reviews';
 import { pdbObject, podObject } from '../helpers/objects';
 import { makeTestCertificate } from '../helpers/tls';
+import { liveServeOptions, useServingPairDir, waitFor, type AdmissionAnswer } from './harness';
 import { httpsCall, postJson } from '../server/https-client';
 
-interface AdmissionAnswer {
-  apiVersion: string;
-  response: { uid: string; allowed: boolean; status?: { code: number; reason?: string; message: string }; warnings?: string[] };
-}
-
 const tls = makeTestCertificate();
-let dir: string;
+const servingDir = useServingPairDir('e2e-webhook-', tls);
 let fake: FakeApiServer;
 let webhook: RunningWebhook;
 let uidCounter = 0;
@@ -34,24 +27,9 @@ async function evict(namespace: string, name: string, dryRun = false): Promise<A
   return JSON.parse(reply.text) as AdmissionAnswer;
 }
 
-async function waitFor(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 const deniedWith = (code: number) => async () => (await evict('shop', 'web-1')).response.status?.code === code;
 const allowed = (name = 'web-1') => async () => (await evict('shop', name)).response.allowed;
 const readyz = async () => (await httpsCall({ port: webhook.port, ca: tls.cert, path: '/readyz' })).status;
-
-beforeAll(() => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-webhook-'));
-  writeFileSync(path.join(dir, 'tls.crt'), tls.cert);
-  writeFileSync(path.join(dir, 'tls.key'), tls.key);
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 beforeEach(async () => {
   fake = await FakeApiServer.start();
@@ -60,14 +38,7 @@ beforeEach(async () => {
   fake.upsert(pdbObject('shop', 'web-pdb', { selector: { matchLabels: { app: 'web' } }, minAvailable: 1, disruptionsAllowed: 1 }));
   fake.listPageDelayMs = 300;
   webhook = await startWebhook(
-    {
-      port: 0,
-      tlsCert: path.join(dir, 'tls.crt'),
-      tlsKey: path.join(dir, 'tls.key'),
-      kubeconfig: fake.writeKubeconfig(dir),
-      logLevel: 'silent',
-      certDir: dir,
-    },
+    liveServeOptions(servingDir.path, fake),
     createLogger('silent'),
   );
 });

@@ -17,11 +17,8 @@ import { evictionReview } from '../admission/reviews';
 import { pdbObject, podObject } from '../helpers/objects';
 import { captureLog } from '../helpers/log-capture';
 import { makeTestCertificate } from '../helpers/tls';
+import { liveServeOptions, waitFor, type AdmissionAnswer } from './harness';
 import { httpsCall, postJson } from '../server/https-client';
-
-interface AdmissionAnswer {
-  response: { uid: string; allowed: boolean; status?: { code: number; message: string } };
-}
 
 const tls = { ...makeTestCertificate(), notAfterMs: 0 };
 let dir: string;
@@ -37,14 +34,6 @@ async function evict(name: string, dryRun = false): Promise<AdmissionAnswer> {
   const reply = await postJson(webhook.port, tls.cert, body);
   expect(reply.status).toBe(200);
   return JSON.parse(reply.text) as AdmissionAnswer;
-}
-
-async function waitFor(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 function scrape(port = webhook.metricsPort!, urlPath = '/metrics'): Promise<{ status: number; contentType?: string; text: string }> {
@@ -85,19 +74,13 @@ const openPdb = () => pdbObject('shop', 'web-pdb', { selector: { matchLabels: { 
 
 async function start(overrides: Partial<ServeOptions> = {}): Promise<void> {
   webhook = await startWebhook(
-    {
-      port: 0,
-      tlsCert: path.join(dir, 'tls.crt'),
-      tlsKey: path.join(dir, 'tls.key'),
-      kubeconfig: fake.writeKubeconfig(dir),
-      logLevel: 'silent',
-      certDir: dir,
+    liveServeOptions(dir, fake, {
       metricsPort: 0,
       metricsAddress: '127.0.0.1',
       events: 'deny',
       eventTuning: { patchIntervalMs: 100 },
       ...overrides,
-    },
+    }),
     createLogger('silent'),
   );
   running.add(webhook);
@@ -184,19 +167,7 @@ describe('metrics', () => {
 
   it('report the cluster as not synced until the initial list completes', async () => {
     fake.listPageDelayMs = 1500;
-    webhook = await startWebhook(
-      {
-        port: 0,
-        tlsCert: path.join(dir, 'tls.crt'),
-        tlsKey: path.join(dir, 'tls.key'),
-        kubeconfig: fake.writeKubeconfig(dir),
-        logLevel: 'silent',
-        certDir: dir,
-        metricsPort: 0,
-        metricsAddress: '127.0.0.1',
-      },
-      createLogger('silent'),
-    );
+    webhook = await startWebhook(liveServeOptions(dir, fake, { metricsPort: 0, metricsAddress: '127.0.0.1' }), createLogger('silent'));
     running.add(webhook);
     expect(samples((await scrape()).text, 'evictionguard_cluster_synced')[0].value).toBe(0);
     await waitFor('synced', async () => samples((await scrape()).text, 'evictionguard_cluster_synced')[0].value === 1);

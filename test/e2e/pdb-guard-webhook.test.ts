@@ -1,8 +1,5 @@
 // The PDB admission guard end to end: PodDisruptionBudget reviews over real HTTPS to startWebhook,
 // which watches a fake API server holding the pods and the PDB already there.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { createLogger } from '../../src/audit/logger';
 import { startWebhook, type RunningWebhook } from '../../src/cli/serve';
 import type { PdbGuardMode } from '../../src/guard/pdb-guard';
@@ -10,23 +7,13 @@ import { FakeApiServer } from '../fake-apiserver';
 import { pdbCreateReview } from '../admission/reviews';
 import { pdbObject, podObject } from '../helpers/objects';
 import { makeTestCertificate } from '../helpers/tls';
+import { liveServeOptions, useServingPairDir, waitFor, type AdmissionAnswer } from './harness';
 import { postJson } from '../server/https-client';
 
-interface AdmissionAnswer {
-  response: { uid: string; allowed: boolean; status?: { code: number; reason?: string; message: string }; warnings?: string[] };
-}
-
 const tls = makeTestCertificate();
-let dir: string;
+const servingDir = useServingPairDir('e2e-pdb-guard-', tls);
 let fake: FakeApiServer;
 let webhook: RunningWebhook | undefined;
-
-beforeAll(() => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-pdb-guard-'));
-  writeFileSync(path.join(dir, 'tls.crt'), tls.cert);
-  writeFileSync(path.join(dir, 'tls.key'), tls.key);
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 beforeEach(async () => {
   fake = await FakeApiServer.start();
@@ -41,23 +28,8 @@ afterEach(async () => {
 });
 
 async function startGuard(pdbGuard?: PdbGuardMode): Promise<RunningWebhook> {
-  const running = await startWebhook(
-    {
-      port: 0,
-      tlsCert: path.join(dir, 'tls.crt'),
-      tlsKey: path.join(dir, 'tls.key'),
-      kubeconfig: fake.writeKubeconfig(dir),
-      logLevel: 'silent',
-      certDir: dir,
-      ...(pdbGuard ? { pdbGuard } : {}),
-    },
-    createLogger('silent'),
-  );
-  const deadline = Date.now() + 8000;
-  while (!running.cluster.isSynced()) {
-    if (Date.now() > deadline) throw new Error('webhook did not sync');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  const running = await startWebhook(liveServeOptions(servingDir.path, fake, pdbGuard ? { pdbGuard } : {}), createLogger('silent'));
+  await waitFor('the cluster to be listed', () => running.cluster.isSynced());
   return running;
 }
 
@@ -89,11 +61,7 @@ describe('PDB admission guard over HTTPS', () => {
     webhook = await startGuard('deny');
     expect((await review(overlapping, 'web-ha-pdb')).response.allowed).toBe(false);
     expect(fake.remove('PodDisruptionBudget', 'shop', 'web-pdb')).toBe(true);
-    const deadline = Date.now() + 8000;
-    while (!(await review(overlapping, 'web-ha-pdb')).response.allowed) {
-      if (Date.now() > deadline) throw new Error('the deletion never reached the guard');
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await waitFor('the deletion to reach the guard', async () => (await review(overlapping, 'web-ha-pdb')).response.allowed);
   });
 
   it('warns about a PDB that can never allow a disruption', async () => {

@@ -1,8 +1,7 @@
 // Policies end to end: real HTTPS to `startWebhook`, which watches a fake API server for pods, PDBs,
 // workloads, namespaces and EvictionPolicy objects, and reads `--policy` files. Every change goes
 // through the fake or the files; decisions must follow without a restart.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '../../src/audit/logger';
 import { startWebhook, type RunningWebhook, type ServeOptions } from '../../src/cli/serve';
@@ -10,11 +9,8 @@ import { evictionReview } from '../admission/reviews';
 import { FakeApiServer } from '../fake-apiserver';
 import { evictionPolicyObject, namespaceObject, pdbObject, podObject, workloadObject } from '../helpers/objects';
 import { makeTestCertificate } from '../helpers/tls';
+import { liveServeOptions, useServingPairDir, waitFor, type AdmissionAnswer } from './harness';
 import { httpsCall, postJson } from '../server/https-client';
-
-interface AdmissionAnswer {
-  response: { uid: string; allowed: boolean; status?: { code: number; reason?: string; message: string }; warnings?: string[] };
-}
 
 interface ReadyDetails {
   synced: boolean;
@@ -27,7 +23,7 @@ interface ReadyDetails {
 }
 
 const tls = makeTestCertificate();
-let dir: string;
+const servingDir = useServingPairDir('e2e-policy-', tls);
 let policyDir: string;
 let fake: FakeApiServer;
 let webhook: RunningWebhook | undefined;
@@ -46,25 +42,9 @@ async function readyz(): Promise<{ status: number; details: ReadyDetails }> {
   return { status: reply.status, details: JSON.parse(reply.text) as ReadyDetails };
 }
 
-async function waitFor(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 async function start(options: Partial<ServeOptions> = {}): Promise<void> {
   webhook = await startWebhook(
-    {
-      port: 0,
-      tlsCert: path.join(dir, 'tls.crt'),
-      tlsKey: path.join(dir, 'tls.key'),
-      kubeconfig: fake.writeKubeconfig(dir),
-      logLevel: 'silent',
-      certDir: dir,
-      ...options,
-    },
+    liveServeOptions(servingDir.path, fake, options),
     createLogger('silent'),
   );
   await waitFor('ready', async () => (await readyz()).status === 200);
@@ -76,15 +56,8 @@ const policyFile = (name: string, spec: object) => JSON.stringify(evictionPolicy
 const webPod = (name: string, options: Parameters<typeof podObject>[2] = {}) =>
   podObject('shop', name, { labels: { app: 'web' }, owner: { kind: 'ReplicaSet', name: 'web-rs' }, ...options });
 
-beforeAll(() => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-policy-'));
-  writeFileSync(path.join(dir, 'tls.crt'), tls.cert);
-  writeFileSync(path.join(dir, 'tls.key'), tls.key);
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
 beforeEach(async () => {
-  policyDir = path.join(dir, `policies-${++uidCounter}`);
+  policyDir = path.join(servingDir.path, `policies-${++uidCounter}`);
   mkdirSync(policyDir);
   fake = await FakeApiServer.start();
   fake.upsert(namespaceObject('shop', { env: 'prod' }));

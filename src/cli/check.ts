@@ -1,15 +1,15 @@
 // `eviction-guard check`: can I drain this node, and if not, why? Before the drain starts.
 import { LOG_LEVELS, type LogLevel, type Logger } from '../audit/logger';
 import { LiveClusterView } from '../cluster/live';
-import { describeError } from '../cluster/errors';
 import type { Requester } from '../domain';
 import type { DrainFlags } from '../drain/filters';
 import { checkDrain, type DrainReport, type DrainScope, type PodCheck, type PodResult } from '../drain/preflight';
 import { clip } from '../pdb/explain';
 import { ENFORCEMENT_MODES, type EnforcementMode } from '../policy/engine';
 import { startPolicyService, type PolicyService } from '../policy/service';
-import { cliLogger, openCluster, waitForSync, type ClusterChoice } from './cluster';
-import { parseOutputFormat, renderData, renderTable, type OutputFormat } from './render';
+import { pollUntil, withSyncedCluster, type ClusterChoice } from './cluster';
+import { parseOutputFormat, renderTable, type OutputFormat } from './render';
+import { runReportCommand } from './report-command';
 import { EXIT, parseChoice, parseFlags, parseSeconds, UsageError } from './usage';
 
 export const CHECK_USAGE = `Usage: eviction-guard check (--node NAME | --namespace NS | POD...) [flags]
@@ -167,51 +167,43 @@ function explainPod(pod: PodCheck): string[] {
 
 /** Waits for the policies a cluster holds; without the CRD there are none, and any other failure is said on stderr. */
 async function waitForPolicies(policies: PolicyService, timeoutMs: number, logger: Logger): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const settled = () => {
     const cluster = policies.status().cluster;
-    if (cluster === undefined || cluster.synced || cluster.hint !== undefined) return;
-    if (Date.now() >= deadline) {
-      logger.warn({ error: cluster.lastError }, 'EvictionPolicy objects could not be listed: policy checks use --policy files only');
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    return cluster === undefined || cluster.synced || cluster.hint !== undefined;
+  };
+  if (!(await pollUntil(settled, timeoutMs))) {
+    logger.warn({ error: policies.status().cluster?.lastError }, 'EvictionPolicy objects could not be listed: policy checks use --policy files only');
   }
 }
 
 /** The report for `options`, from the cluster it names. Throws when the cluster cannot be read. */
 export async function runDrainCheck(options: CheckOptions, logger: Logger): Promise<DrainReport> {
-  const view = openCluster(options, logger);
-  const policies = startPolicyService({
-    paths: options.policies,
-    mode: options.mode,
-    kubeConfig: view instanceof LiveClusterView ? view.kubeConfig : undefined,
-    logger,
+  return withSyncedCluster(options, options.timeoutMs, logger, async (view) => {
+    const policies = startPolicyService({
+      paths: options.policies,
+      mode: options.mode,
+      kubeConfig: view instanceof LiveClusterView ? view.kubeConfig : undefined,
+      logger,
+    });
+    try {
+      await waitForPolicies(policies, options.timeoutMs, logger);
+      return await checkDrain(view, options.scope, { flags: options.flags, requester: options.requester, checkPolicies: policies.findings });
+    } finally {
+      await policies.close();
+    }
   });
-  try {
-    await view.start();
-    await waitForSync(view, options.timeoutMs);
-    await waitForPolicies(policies, options.timeoutMs, logger);
-    return await checkDrain(view, options.scope, { flags: options.flags, requester: options.requester, checkPolicies: policies.findings });
-  } finally {
-    await Promise.all([view.stop(), policies.close()]);
-  }
 }
 
-export async function runCheck(argv: string[]): Promise<number> {
-  const options = parseCheckOptions(argv);
-  if (options === 'help') {
-    process.stdout.write(`${CHECK_USAGE}\n`);
-    return EXIT.ok;
-  }
-  const logger = cliLogger(options.logLevel, 'check');
-  let report: DrainReport;
-  try {
-    report = await runDrainCheck(options, logger);
-  } catch (error) {
-    process.stderr.write(`eviction-guard check: ${describeError(error)}\n`);
-    return EXIT.unreadable;
-  }
-  process.stdout.write(options.output === 'table' ? renderDrainTable(report) : renderData(report, options.output));
-  return report.completes ? EXIT.ok : EXIT.problem;
+export function runCheck(argv: string[]): Promise<number> {
+  return runReportCommand(
+    {
+      name: 'check',
+      usage: CHECK_USAGE,
+      parse: parseCheckOptions,
+      build: runDrainCheck,
+      table: renderDrainTable,
+      exitCode: (report) => (report.completes ? EXIT.ok : EXIT.problem),
+    },
+    argv,
+  );
 }

@@ -29,18 +29,35 @@ export function openCluster(choice: ClusterChoice, logger: Logger, hooks?: Clust
   return demoClusterView();
 }
 
+/** Polls `done` every 50 ms: true once it holds, false when timeoutMs passes first. */
+export async function pollUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
 /** Resolves once every watched resource is listed; rejects after timeoutMs naming what is not. */
 export async function waitForSync(view: ClusterView, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!view.isSynced()) {
-    if (Date.now() >= deadline) {
-      const pending = view
-        .status()
-        .resources.filter((resource) => !resource.synced)
-        .map((resource) => `${resource.resource}${resource.lastError ? ` (${resource.lastError})` : ''}`);
-      throw new Error(`the cluster could not be read within ${timeoutMs / 1000}s: not listed yet: ${pending.join(', ')}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  if (await pollUntil(() => view.isSynced(), timeoutMs)) return;
+  const pending = view
+    .status()
+    .resources.filter((resource) => !resource.synced)
+    .map((resource) => `${resource.resource}${resource.lastError ? ` (${resource.lastError})` : ''}`);
+  throw new Error(`the cluster could not be read within ${timeoutMs / 1000}s: not listed yet: ${pending.join(', ')}`);
+}
+
+/** Opens the cluster `choice` names, waits until it is listed, runs `use` on it, and stops it. */
+export async function withSyncedCluster<T>(choice: ClusterChoice, timeoutMs: number, logger: Logger, use: (view: ClusterView) => Promise<T>): Promise<T> {
+  const view = openCluster(choice, logger);
+  try {
+    await view.start();
+    await waitForSync(view, timeoutMs);
+    return await use(view);
+  } finally {
+    await view.stop();
   }
 }
 

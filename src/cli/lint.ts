@@ -8,8 +8,9 @@ import type { ClusterInventory } from '../cluster/inventory';
 import { SnapshotClusterView } from '../cluster/snapshot';
 import { clip } from '../pdb/explain';
 import { lintInventory, worstSeverity, type LintFinding, type Severity } from '../lint/pdb-lint';
-import { cliLogger, openCluster, waitForSync, type ClusterChoice } from './cluster';
-import { parseOutputFormat, renderData, renderTable, type OutputFormat } from './render';
+import { withSyncedCluster, type ClusterChoice } from './cluster';
+import { parseOutputFormat, renderTable, type OutputFormat } from './render';
+import { runReportCommand } from './report-command';
 import { EXIT, parseChoice, parseFlags, parseSeconds, UsageError } from './usage';
 
 export const LINT_USAGE = `Usage: eviction-guard lint [FILE|DIR...] [flags]
@@ -132,33 +133,26 @@ async function readInventory(options: LintOptions, logger: Logger): Promise<{ in
     const view = SnapshotClusterView.fromFiles(files, 'snapshot', { logger });
     return { inventory: view.inventory(), source: files.length === 1 ? files[0] : `${files.length} files` };
   }
-  const view = openCluster(options, logger);
-  try {
-    await view.start();
-    await waitForSync(view, options.timeoutMs);
+  return withSyncedCluster(options, options.timeoutMs, logger, async (view) => {
     const { mode } = view.status();
     const source = mode === 'snapshot' ? options.snapshot! : mode === 'demo' ? 'the demo cluster' : 'the cluster';
     return { inventory: view.inventory(), source };
-  } finally {
-    await view.stop();
-  }
+  });
 }
 
-export async function runLint(argv: string[]): Promise<number> {
-  const options = parseLintOptions(argv);
-  if (options === 'help') {
-    process.stdout.write(`${LINT_USAGE}\n`);
-    return EXIT.ok;
-  }
-  const logger = cliLogger(options.logLevel, 'lint');
-  let report: LintReport;
-  try {
-    const { inventory, source } = await readInventory(options, logger);
-    report = lintReport(inventory, source);
-  } catch (error) {
-    process.stderr.write(`eviction-guard lint: ${describeError(error)}\n`);
-    return EXIT.unreadable;
-  }
-  process.stdout.write(options.output === 'table' ? renderLintTable(report) : renderData(report, options.output));
-  return lintExitCode(report);
+export function runLint(argv: string[]): Promise<number> {
+  return runReportCommand(
+    {
+      name: 'lint',
+      usage: LINT_USAGE,
+      parse: parseLintOptions,
+      build: async (options, logger) => {
+        const { inventory, source } = await readInventory(options, logger);
+        return lintReport(inventory, source);
+      },
+      table: renderLintTable,
+      exitCode: lintExitCode,
+    },
+    argv,
+  );
 }

@@ -7,6 +7,7 @@ import { UsageError } from '../../src/cli/usage';
 import { createLogger } from '../../src/audit/logger';
 import type { DrainReport } from '../../src/drain/preflight';
 import { captureStdout, expectGolden } from '../helpers/golden';
+import { evictionPolicyObject } from '../helpers/objects';
 
 const FIXTURES = path.join(__dirname, '../fixtures/check');
 const SNAPSHOT = path.join(FIXTURES, 'cluster.yaml');
@@ -17,6 +18,13 @@ function optionsFor(...argv: string[]): CheckOptions {
   const options = parseCheckOptions(['--snapshot', SNAPSHOT, ...argv]);
   if (options === 'help') throw new Error('unexpected help');
   return options;
+}
+
+/** An EvictionPolicy file in a fresh temporary folder. */
+function policyFile(name: string, spec: Record<string, unknown>): string {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'eg-check-')), `${name}.json`);
+  writeFileSync(file, JSON.stringify(evictionPolicyObject(name, spec)));
+  return file;
 }
 
 const reportFor = (...argv: string[]): Promise<DrainReport> => runDrainCheck(optionsFor(...argv), logger);
@@ -85,20 +93,7 @@ describe('eviction-guard check: what each pod gets', () => {
   });
 
   it('applies --policy files, as the webhook does', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'eg-check-'));
-    const policy = path.join(dir, 'protect-web.yaml');
-    writeFileSync(
-      policy,
-      [
-        'apiVersion: evictionguard.io/v1alpha1',
-        'kind: EvictionPolicy',
-        'metadata: {name: protect-web}',
-        'spec:',
-        '  action: Deny',
-        '  match: {podSelector: {matchLabels: {app: web}}}',
-        '  rules: [{protect: {}}]',
-      ].join('\n'),
-    );
+    const policy = policyFile('protect-web', { action: 'Deny', match: { podSelector: { matchLabels: { app: 'web' } } }, rules: [{ protect: {} }] });
     const report = await reportFor('shop/web-c', '--policy', policy);
     expect(report.pods[0]).toMatchObject({ result: 'fail', code: 403, decidedBy: 'policy/protect-web/protect' });
     const warned = await reportFor('shop/web-c', '--policy', policy, '--mode', 'warn');
@@ -107,18 +102,9 @@ describe('eviction-guard check: what each pod gets', () => {
   });
 
   it('matches subjects with --as and --as-group', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'eg-check-'));
-    const policy = path.join(dir, 'exempt.yaml');
-    writeFileSync(
-      policy,
-      [
-        'apiVersion: evictionguard.io/v1alpha1',
-        'kind: EvictionPolicy',
-        'metadata: {name: exempt-dba}',
-        'spec:',
-        '  annotationProtection: {exemptSubjects: [{kind: Group, name: dba}]}',
-      ].join('\n'),
-    );
+    const policy = policyFile('exempt', { annotationProtection: { exemptSubjects: [{ kind: 'Group', name: 'dba' }, { kind: 'User', name: 'bob' }] } });
+    const exemptAs = await reportFor('payments/ledger-0', '--policy', policy, '--as', 'bob');
+    expect(exemptAs.pods[0].result).toBe('evict');
     const blocked = await reportFor('payments/ledger-0', '--policy', policy, '--as', 'alice');
     expect(blocked.pods[0].result).toBe('fail');
     const exempt = await reportFor('payments/ledger-0', '--policy', policy, '--as', 'alice', '--as-group', 'dba');

@@ -42,6 +42,8 @@ describe('eviction-guard check against a cluster', () => {
       ['web-2', 'block', 'pdb/budget'],
     ]);
     expect(report.completes).toBe(false);
+    const reads = fake.requests.filter((request) => !request.watch).map((request) => request.path);
+    expect(reads).toEqual(expect.arrayContaining(['/api/v1/namespaces/shop/pods/web-1', '/api/v1/namespaces/shop/pods/web-2']));
   });
 
   it('sees the cluster as it is now: a PDB that allows a disruption lets the drain through', async () => {

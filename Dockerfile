@@ -8,7 +8,8 @@
 # --- build: all dependencies, compile src/ to dist/ ---------------------------------------------
 FROM node:22-bookworm-slim AS build
 WORKDIR /src
-COPY package.json package-lock.json ./
+# .npmrc: peers are not auto-installed (legacy-peer-deps), as the lockfile was made.
+COPY package.json package-lock.json .npmrc ./
 # --ignore-scripts: no dependency runs code at install time, and none needs to for `tsc`.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
@@ -19,7 +20,7 @@ RUN npm run build
 FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /src/dist ./dist
 # `serve` falls back to demo/cluster.yaml, found relative to dist/, when there is no cluster.

@@ -24,4 +24,6 @@ module.exports = {
   },
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
   testTimeout: 20000,
+  // Extracts the real helm and kubectl (test/helpers/tools.ts) before any suite runs.
+  globalSetup: '<rootDir>/test/global-setup.ts',
 };

@@ -94,7 +94,7 @@ describe('the Dockerfile', () => {
 
   it('copies only the compiled server, the demo cluster and the package files into the runtime stage', () => {
     const copies = all(runtime, 'COPY').map((instruction) => instruction.args);
-    expect(copies).toEqual(['package.json package-lock.json ./', '--from=build /src/dist ./dist', 'demo ./demo']);
+    expect(copies).toEqual(['package.json package-lock.json .npmrc ./', '--from=build /src/dist ./dist', 'demo ./demo']);
     expect(all(runtime, 'ADD')).toEqual([]);
   });
 
@@ -143,6 +143,14 @@ function copyFromContext(source: string, target: string): void {
 }
 
 /** Runs the stages of the Dockerfile under `root`, one directory per stage; returns the runtime's working directory. */
+/**
+ * The environment of a clean image build: npm, when it runs jest, exports the repository's .npmrc
+ * as npm_config_* variables, which a docker build would not see. Only the cache location stays.
+ */
+function buildEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_config_/i.test(name) || /^npm_config_cache$/i.test(name)));
+}
+
 function buildStages(root: string, log: string[]): string {
   const stageRoots = new Map<string, string>();
   let workdir = '/';
@@ -186,7 +194,7 @@ function buildStages(root: string, log: string[]): string {
             const result = spawnSync('sh', ['-c', command], {
               cwd,
               encoding: 'utf8',
-              env: { ...process.env, ...env, npm_config_prefer_offline: 'true', npm_config_update_notifier: 'false' },
+              env: { ...buildEnvironment(), ...env, npm_config_prefer_offline: 'true', npm_config_update_notifier: 'false' },
             });
             log.push(`Dockerfile:${line}: ${command} -> ${result.status}`);
             if (result.status !== 0) throw new Error(`Dockerfile:${line}: ${command} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
@@ -274,7 +282,7 @@ describe('the Dockerfile build steps, run without Docker', () => {
   });
 
   it('ships dist/, demo/, production dependencies and an empty certs/ only', () => {
-    expect(builtFiles).toEqual(['certs', 'demo', 'dist', 'node_modules', 'package-lock.json', 'package.json']);
+    expect(builtFiles).toEqual(['.npmrc', 'certs', 'demo', 'dist', 'node_modules', 'package-lock.json', 'package.json']);
     expect(certsAtBuild).toEqual([]);
     expect(existsSync(path.join(app, 'dist/cli/main.js'))).toBe(true);
     expect(existsSync(path.join(app, 'demo/cluster.yaml'))).toBe(true);

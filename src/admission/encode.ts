@@ -27,7 +27,7 @@ export interface AdmissionReviewResponse {
 
 /**
  * Encodes a verdict in the request's own AdmissionReview version with its uid: for v1 the API
- * server rejects any other version or uid (eviction-semantics.md §6.3).
+ * server rejects any other version or uid (docs/eviction-semantics.md §6.3).
  */
 export function encodeAdmissionResponse(version: AdmissionReviewVersion, uid: string, verdict: Verdict): AdmissionReviewResponse {
   const response: AdmissionResponse = { uid, allowed: verdict.allowed };

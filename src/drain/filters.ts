@@ -1,4 +1,4 @@
-// kubectl drain's own pod filters (eviction-semantics.md §8.1), in kubectl's order: what drain
+// kubectl drain's own pod filters (docs/eviction-semantics.md §8.1), in kubectl's order: what drain
 // does with a pod before it ever sends an eviction. Pure. Messages are kubectl's, word for word,
 // so the preflight says what the drain will print.
 import { MIRROR_POD_ANNOTATION, type PodFacts } from '../domain';

@@ -49,7 +49,7 @@ interface Member {
   pods: number;
   /** A workload's pod template rather than a pod that exists. */
   template: boolean;
-  /** What the disruption controller can count for maxUnavailable and percentages (eviction-semantics.md §5). */
+  /** What the disruption controller can count for maxUnavailable and percentages (docs/eviction-semantics.md §5). */
   countable: 'yes' | 'no-controller' | 'no-scale';
 }
 

@@ -1,5 +1,5 @@
 // The API server's eviction decision (k/k pkg/registry/core/pod/storage/eviction.go), step by step
-// in the order of eviction-semantics.md §1, so the two can be read side by side. Pure: it only
+// in the order of docs/eviction-semantics.md §1, so the two can be read side by side. Pure: it only
 // says which step ends the request; explain.ts turns that into words.
 import type { PdbFacts, PodFacts } from '../domain';
 import { selectorMatches } from './selector';
@@ -62,7 +62,7 @@ export function matchingPdbs(pod: PodFacts, pdbs: readonly PdbFacts[]): PdbFacts
 }
 
 /**
- * Step 8 (eviction-semantics.md §4). AlwaysAllow evicts any unready pod; anything else behaves like
+ * Step 8 (docs/eviction-semantics.md §4). AlwaysAllow evicts any unready pod; anything else behaves like
  * IfHealthyBudget. It reads the status as is: no observedGeneration check, no SyncFailed (#99598).
  */
 export function unreadyPodMayBypassBudget(pod: PodFacts, pdb: PdbFacts): boolean {

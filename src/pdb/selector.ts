@@ -1,4 +1,4 @@
-// Label-selector matching with the API server's semantics (eviction-semantics.md §3):
+// Label-selector matching with the API server's semantics (docs/eviction-semantics.md §3):
 // metav1.LabelSelectorAsSelector, then labels.Selector.Matches.
 import type { LabelSelector, LabelSelectorRequirement } from '../domain';
 

@@ -94,7 +94,7 @@ function failedRuleFinding(source: Source, error: string, options: PolicyCheckOp
  * The findings of every policy that selects the pod and applies to the requester, one per rule
  * that does not pass, after the protect annotation's. Pods that are gone, finished or already
  * terminating are not evaluated: evicting them disrupts nothing, and blocking them would hang
- * drains, which is why the API server lets them skip PDBs too (eviction-semantics.md §1).
+ * drains, which is why the API server lets them skip PDBs too (docs/eviction-semantics.md §1).
  */
 export function policyFindings(policies: readonly EvictionPolicy[], attempt: EvictionAttempt, facts: EvictionFacts, options: PolicyCheckOptions): Finding[] {
   const { pod } = facts;

@@ -63,7 +63,7 @@ export function createApp(deps: AppDeps): Express {
         return;
       case 'eviction': {
         const { attempt } = review;
-        // Fail open: the API server still enforces the budget after the webhook (eviction-semantics.md §10.3).
+        // Fail open: the API server still enforces the budget after the webhook (docs/eviction-semantics.md §10.3).
         res.json(
           await answerOrAllow(review.version, attempt.uid, () => deps.handleEviction(attempt), FAIL_OPEN_WARNING, (error) =>
             logger.error({ err: error, uid: attempt.uid, pod: `${attempt.namespace}/${attempt.podName}` }, 'eviction handler failed: allowing'),

@@ -9,7 +9,7 @@ function verdict(change: Partial<Verdict>): Verdict {
 const OVERLAP_MESSAGE = 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.';
 
 describe('encodeAdmissionResponse', () => {
-  it('encodes a budget denial exactly as the example deny response of eviction-semantics.md §6.4', () => {
+  it('encodes a budget denial exactly as the example deny response of docs/eviction-semantics.md §6.4', () => {
     const denial = verdict({
       allowed: false,
       status: {

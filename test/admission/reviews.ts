@@ -1,4 +1,4 @@
-/** AdmissionReview bodies as the API server sends them (eviction-semantics.md §6.2). */
+/** AdmissionReview bodies as the API server sends them (docs/eviction-semantics.md §6.2). */
 
 type JsonObject = Record<string, unknown>;
 

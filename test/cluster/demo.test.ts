@@ -1,5 +1,5 @@
 // The demo cluster must be self-consistent (every PDB status follows the disruption controller's
-// math, eviction-semantics.md §5) and must show each behaviour its header promises.
+// math, docs/eviction-semantics.md §5) and must show each behaviour its header promises.
 import { readFileSync } from 'node:fs';
 import { DEMO_SNAPSHOT_FILE, demoClusterView } from '../../src/cluster/snapshot';
 import type { LabelSelector, PdbFacts, PodFacts } from '../../src/domain';

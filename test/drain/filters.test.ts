@@ -7,7 +7,7 @@ const mirrorPod = podFacts('kube-apiserver-n1', { owner: { kind: 'Node', name: '
 const emptyDirPod = podFacts('cache-1', { hasEmptyDir: true });
 const barePod = podFacts('toolbox', { owner: undefined });
 
-describe('drainDisposition(): kubectl drain filters, eviction-semantics.md §8.1', () => {
+describe('drainDisposition(): kubectl drain filters, docs/eviction-semantics.md §8.1', () => {
   it.each([
     ['a ReplicaSet pod', podFacts('web-1'), DEFAULT_DRAIN_FLAGS, { kind: 'evict', warnings: [] }],
     [

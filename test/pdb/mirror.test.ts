@@ -1,4 +1,4 @@
-// One row per step of eviction-semantics.md §1 that a webhook can see (steps 5–9e), asserting the
+// One row per step of docs/eviction-semantics.md §1 that a webhook can see (steps 5–9e), asserting the
 // same allow/deny, HTTP code, reason, top-level message and DisruptionBudget cause as kube-apiserver.
 import { decide } from '../../src/decide';
 import type { PdbFacts, PodFacts } from '../../src/domain';
@@ -230,7 +230,7 @@ const rows: Row[] = [
   },
 ];
 
-describe('mirror of the API server eviction decision (eviction-semantics.md §1)', () => {
+describe('mirror of the API server eviction decision (docs/eviction-semantics.md §1)', () => {
   it.each(rows.map((row) => [row.step, row] as const))('step %s', (_step, row) => {
     expect(mirrorEviction(row.pod, row.pdbs).step).toBe(row.outcome);
 

@@ -4,7 +4,7 @@ import type { LabelSelector } from '../../src/domain';
 const web = { app: 'web', tier: 'front' };
 const unlabelled = {};
 
-describe('label selector matching (eviction-semantics.md §3)', () => {
+describe('label selector matching (docs/eviction-semantics.md §3)', () => {
   it.each<[string, LabelSelector | null, Record<string, string>, boolean]>([
     ['a nil selector matches nothing', null, web, false],
     ['a nil selector matches nothing, even an unlabelled pod', null, unlabelled, false],

@@ -23,9 +23,9 @@ function describeError(error: unknown): string {
 
 /**
  * The imperative shell around decide(): read the facts, decide, and confirm a deny that rests on
- * cached state with a live read before answering (design.md, "Fresh data before a deny").
+ * cached state with a live read before answering (docs/architecture.md, "Cluster state").
  * It never throws: when the cluster cannot be read it fails open, because the API server still
- * applies the real PDB check after the webhook (eviction-semantics.md §10.3).
+ * applies the real PDB check after the webhook (docs/eviction-semantics.md §10.3).
  */
 export async function evaluateEviction(attempt: EvictionAttempt, cluster: ClusterView, checkPolicies: PolicyCheck = NO_POLICIES): Promise<EvictionDecision> {
   const started = performance.now();

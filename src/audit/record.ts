@@ -1,6 +1,6 @@
 import type { EvictionAttempt, FactSource, Verdict } from '../domain';
 
-/** One audit line per eviction decision. Field names are documented in the README ("Audit log"). */
+/** One audit line per eviction decision. Field names are documented in docs/operations.md ("Audit log"). */
 export interface AuditRecord {
   uid: string;
   user: string;

@@ -45,7 +45,7 @@ export function parsePort(value: string | undefined, fallback: number, flag: str
   return port;
 }
 
-/** Exit codes shared by the operator commands (check, lint); documented in the README. */
+/** Exit codes shared by the operator commands (check, lint); documented in docs/cli.md ("Exit codes"). */
 export const EXIT = {
   ok: 0,
   /** check: the drain would not complete; lint: the worst finding is a warning. */

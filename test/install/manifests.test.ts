@@ -123,7 +123,7 @@ describeWithKubectl('manifests/ (kustomize)', () => {
     ]);
   });
 
-  it('mounts the Secret the README tells users to create, eviction-guard-tls', () => {
+  it('mounts the Secret docs/install.md tells users to create, eviction-guard-tls', () => {
     expect(tlsSecretName(base)).toBe('eviction-guard-tls');
   });
 

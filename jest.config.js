@@ -11,6 +11,7 @@ const esmOnly = [
   'jsonpath-plus',
   'jsep',
   'rfc4648',
+  'github-slugger',
 ];
 
 /** @type {import('jest').Config} */

@@ -139,6 +139,26 @@ export interface OwnerFacts {
 /** Which pods count together for maxDisruptions. */
 export type DisruptionScope = 'owner' | 'namespace' | 'node';
 
+/**
+ * One scope's pods: a pod's owner (top controller), namespace or node. `key` names the scope
+ * instance: `shop/Deployment/web`, `shop`, `node-a`.
+ */
+export interface ScopeRef {
+  scope: DisruptionScope;
+  key: string;
+}
+
+/**
+ * The evictions the webhook allowed that the cluster does not show yet (reservation/record.ts), as
+ * read from the records of the scopes a decision counts in.
+ */
+export interface ReservationView {
+  /** The pod already holds a slot in this scope's record. */
+  holds(scope: ScopeRef, pod: PodFacts): boolean;
+  /** Some record read holds a live reservation for the pod: it is about to be evicted. */
+  isReserved(pod: PodFacts): boolean;
+}
+
 /** The pod's surroundings that policies read; the cluster sources fill it from their index. */
 export interface EvictionContext {
   /** The pod's namespace; undefined when the source does not hold it. */
@@ -167,6 +187,8 @@ export interface EvictionFacts {
   source: FactSource;
   /** What policies read beyond the pod and its PDBs; undefined from sources that hold nothing more. */
   context?: EvictionContext;
+  /** Reservations read for this decision; counting rules count reserved pods as in disruption. */
+  reservations?: ReservationView;
 }
 
 export type Action = 'deny' | 'warn' | 'audit';

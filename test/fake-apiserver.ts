@@ -3,7 +3,9 @@
 // the cluster-scoped EvictionPolicy custom resource over HTTPS: paged lists (limit/continue) at a consistent
 // resourceVersion, watches that replay history after a resourceVersion and then stream changes as
 // chunked JSON lines, BOOKMARK events, 410 Expired after compaction, and Status errors. core/v1
-// Events can be created, patched and listed (fake-events.ts), and made to fail.
+// Events can be created, patched and listed (fake-events.ts), and made to fail. coordination/v1
+// Leases can be read, listed, created, updated and deleted with resourceVersion preconditions
+// (fake-leases.ts), and made to fail or stall.
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,6 +13,7 @@ import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { EVENTS_ROUTE, FakeEvents } from './fake-events';
+import { FakeLeases, LEASES_ROUTE } from './fake-leases';
 import { makeTestCertificate, type TestCertificate } from './helpers/tls';
 
 type Resource = 'pods' | 'poddisruptionbudgets' | 'replicasets' | 'deployments' | 'statefulsets' | 'namespaces' | 'evictionpolicies';
@@ -147,6 +150,8 @@ export class FakeApiServer {
   evictionPolicyCrdInstalled = true;
   /** core/v1 Events (fake-events.ts): created and patched by the webhook, not watched. */
   readonly events = new FakeEvents(() => String(++this.resourceVersionCounter));
+  /** coordination.k8s.io/v1 Leases (fake-leases.ts): the webhook's reservation records, not watched. */
+  readonly leases = new FakeLeases(() => String(++this.resourceVersionCounter));
 
   private resourceVersionCounter = 1;
   /** History at or below this resourceVersion is forgotten: watches from older versions get 410. */
@@ -361,6 +366,11 @@ export class FakeApiServer {
     const eventsMatch = EVENTS_ROUTE.exec(url.pathname);
     if (eventsMatch !== null) {
       this.events.handle(request, eventsMatch, send);
+      return;
+    }
+    const leasesMatch = LEASES_ROUTE.exec(url.pathname);
+    if (leasesMatch !== null) {
+      this.leases.handle(request, leasesMatch, url.searchParams, send);
       return;
     }
     if (request.method !== 'GET') {

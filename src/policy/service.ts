@@ -4,9 +4,9 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ReflectorEvents } from '../cluster/reflector';
 import type { ClusterLogger, ResourceSyncState } from '../cluster/view';
-import type { EvictionAttempt, EvictionFacts, Finding } from '../domain';
+import type { EvictionAttempt, EvictionFacts } from '../domain';
 import { ClusterPolicySource } from './cluster-source';
-import { policyFindings, type EnforcementMode } from './engine';
+import { evaluatePolicies, type EnforcementMode, type PolicyCheckOptions, type PolicyEvaluation } from './engine';
 import { loadPolicyFiles } from './load';
 import { PolicyRegistry, type PolicyStatus } from './registry';
 import { watchPolicyPaths, type PolicyFileWatch } from './watch-files';
@@ -30,12 +30,12 @@ export interface PolicyServiceStatus extends PolicyStatus {
   cluster?: ResourceSyncState & { hint?: string };
 }
 
+/** What a caller tells the policies beyond the facts: reads and writes that failed (see PolicyCheckOptions). */
+export type PolicyCheckInputs = Pick<PolicyCheckOptions, 'unconfirmed' | 'unreserved'>;
+
 export interface PolicyService {
-  /**
-   * Policy findings for decide(). `unconfirmed` is the error of a failed live read that should
-   * have confirmed a denial from cached state (see PolicyCheckOptions).
-   */
-  findings(attempt: EvictionAttempt, facts: EvictionFacts, unconfirmed?: string): Finding[];
+  /** Policy findings for decide(), and the slots counting rules claim. */
+  evaluate(attempt: EvictionAttempt, facts: EvictionFacts, inputs?: PolicyCheckInputs): PolicyEvaluation;
   status(): PolicyServiceStatus;
   close(): Promise<void>;
 }
@@ -50,7 +50,7 @@ export function startPolicyService(options: PolicyServiceOptions): PolicyService
   cluster?.start();
 
   return {
-    findings: (attempt, facts, unconfirmed) => policyFindings(registry.current(), attempt, facts, { now: new Date(), mode, unconfirmed }),
+    evaluate: (attempt, facts, inputs) => evaluatePolicies(registry.current(), attempt, facts, { now: new Date(), mode, ...inputs }),
     status: () => ({ mode, files: [...paths], ...registry.status(), ...(cluster ? { cluster: cluster.state() } : {}) }),
     close: async () => {
       fileWatch?.close();

@@ -1,7 +1,8 @@
 // EvictionPolicies for tests, written as the YAML users write.
 import { parse } from 'yaml';
 import { contextFromFacts } from '../../src/cluster/context';
-import type { EvictionAttempt, EvictionContext, PdbFacts, PodFacts } from '../../src/domain';
+import type { EvictionAttempt, EvictionContext, PdbFacts, PodFacts, ReservationView } from '../../src/domain';
+import { NO_RESERVATIONS } from '../../src/reservation/record';
 import { celVariables } from '../../src/policy/variables';
 import type { RuleInput } from '../../src/policy/rules/types';
 import { parsePolicy, type EvictionPolicy } from '../../src/policy/schema';
@@ -26,6 +27,7 @@ export interface RuleInputOptions {
   others?: PodFacts[];
   attempt?: Partial<EvictionAttempt>;
   context?: Partial<EvictionContext>;
+  reservations?: ReservationView;
   now?: Date;
 }
 
@@ -36,5 +38,6 @@ export function ruleInput(options: RuleInputOptions = {}): RuleInput {
   const attempt = attemptFor(pod.name, options.attempt);
   const context = { ...contextFromFacts(pod, factsFor(pod, pdbs, options.others ?? [])), ...options.context };
   const now = options.now ?? new Date('2024-06-05T10:00:00Z');
-  return { attempt, pod, pdbs, context, now, celVariables: () => celVariables(attempt, pod, pdbs, context, now) };
+  const reservations = options.reservations ?? NO_RESERVATIONS;
+  return { attempt, pod, pdbs, context, reservations, now, celVariables: () => celVariables(attempt, pod, pdbs, context, now) };
 }

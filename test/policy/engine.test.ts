@@ -1,7 +1,7 @@
 import { contextFromFacts } from '../../src/cluster/context';
 import { decide } from '../../src/decide';
 import type { EvictionFacts, PodFacts } from '../../src/domain';
-import { policyFindings, type PolicyCheckOptions } from '../../src/policy/engine';
+import { evaluatePolicies, policyFindings, type PolicyCheckOptions } from '../../src/policy/engine';
 import type { EvictionPolicy } from '../../src/policy/schema';
 import { attemptFor, factsFor, pdbFacts, podFacts } from '../helpers/facts';
 import { policy } from '../helpers/policies';
@@ -215,5 +215,62 @@ describe('policyFindings()', () => {
       expect(dry.status?.code).toBe(429);
     });
   });
-});
 
+  describe('claims of counting rules', () => {
+    const web = (name: string, overrides: Partial<PodFacts> = {}) => podFacts(name, { owner: { kind: 'ReplicaSet', name: 'web-rs' }, ...overrides });
+    const counted = (action = 'Deny', failurePolicy = 'Fail', per = 'owner') =>
+      policy(`one-${action.toLowerCase()}-${per}`, `action: ${action}\nfailurePolicy: ${failurePolicy}\nrules: [{ maxDisruptions: { per: ${per}, count: 1 } }]`);
+    const evaluate = (policies: EvictionPolicy[], options: Partial<PolicyCheckOptions> = {}) =>
+      evaluatePolicies(policies, alice, facts(web('web-1'), [web('web-2')]), { ...enforce, ...options });
+
+    it('reports the scope each passing maxDisruptions rule of a Deny policy counted in, with its check id', () => {
+      expect(evaluate([counted(), counted('Deny', 'Fail', 'node')])).toEqual({
+        findings: [],
+        claims: [
+          { scope: { scope: 'owner', key: 'shop/ReplicaSet/web-rs' }, check: 'policy/one-deny-owner/maxDisruptions' },
+          { scope: { scope: 'node', key: 'node-a' }, check: 'policy/one-deny-node/maxDisruptions' },
+        ],
+      });
+    });
+
+    it('claims nothing for Warn and Audit policies, nor for a rule that denies', () => {
+      expect(evaluate([counted('Warn'), counted('Audit')]).claims).toEqual([]);
+      const busy = evaluatePolicies([counted()], alice, facts(web('web-1'), [web('web-2', { deleting: true })]), enforce);
+      expect(busy.claims).toEqual([]);
+      expect(busy.findings.map((finding) => finding.code)).toEqual([429]);
+    });
+
+    it('claims under --mode warn, so that its warnings say what enforce would deny', () => {
+      expect(evaluate([counted()], { mode: 'warn' }).claims).toHaveLength(1);
+    });
+
+    it('denies with 429 under failurePolicy Fail when the reservation could not be made', () => {
+      const { findings: found, claims } = evaluate([counted()], { unreserved: 'Leases in namespace eviction-guard: timed out after 2000 ms' });
+      expect(claims).toEqual([]);
+      expect(found).toEqual([
+        {
+          check: 'policy/one-deny-owner/maxDisruptions',
+          action: 'deny',
+          code: 429,
+          message: 'Could not reserve this eviction, which counts toward the limit (Leases in namespace eviction-guard: timed out after 2000 ms); retry.',
+          hint: 'retry (kubectl drain retries on its own); if it persists, check that eviction-guard can read and write Leases in its namespace',
+        },
+      ]);
+    });
+
+    it('allows with a warning under failurePolicy Ignore, and lowers the Fail denial under --mode', () => {
+      expect(evaluate([counted('Deny', 'Ignore')], { unreserved: 'HTTP 500' }).findings).toEqual([
+        {
+          check: 'policy/one-deny-owner/maxDisruptions',
+          action: 'warn',
+          message: 'This eviction counts toward the limit but could not be reserved (HTTP 500); allowed without a reservation (failurePolicy: Ignore).',
+          warning: 'policy one-deny-owner: allowed without a reservation; concurrent evictions may exceed its limit',
+        },
+      ]);
+      expect(evaluate([counted('Deny', 'Ignore')], { unreserved: 'HTTP 500', mode: 'audit' }).findings.map((finding) => finding.action)).toEqual(['audit']);
+      expect(evaluate([counted()], { unreserved: 'HTTP 500', mode: 'warn' }).findings).toEqual([
+        expect.objectContaining({ action: 'warn', warning: 'policy one-deny-owner would deny: could not reserve; retry' }),
+      ]);
+    });
+  });
+});

@@ -19,7 +19,7 @@ afterEach(async () => {
 
 const policyYaml = (name: string, rule: string, action = 'Deny') =>
   `apiVersion: evictionguard.io/v1alpha1\nkind: EvictionPolicy\nmetadata: { name: ${name} }\nspec:\n  action: ${action}\n  rules: [${rule}]\n`;
-const checks = () => service!.findings(attemptFor('web-1'), factsFor(podFacts('web-1'), [])).map((finding) => `${finding.check}:${finding.action}`);
+const checks = () => service!.evaluate(attemptFor('web-1'), factsFor(podFacts('web-1'), [])).findings.map((finding) => `${finding.check}:${finding.action}`);
 
 async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

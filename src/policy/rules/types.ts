@@ -1,4 +1,4 @@
-import type { EvictionAttempt, EvictionContext, PdbFacts, PodFacts } from '../../domain';
+import type { EvictionAttempt, EvictionContext, PdbFacts, PodFacts, ReservationView, ScopeRef } from '../../domain';
 import type { CelVariables } from '../cel';
 
 /** What a rule reads about one eviction. */
@@ -8,6 +8,8 @@ export interface RuleInput {
   /** The PDBs that select the pod. */
   pdbs: readonly PdbFacts[];
   context: EvictionContext;
+  /** Reservations read for this decision (none on a first look). */
+  reservations: ReservationView;
   now: Date;
   /** The CEL variables, built on first use and shared by every CEL rule of the request. */
   celVariables(): CelVariables;
@@ -25,5 +27,9 @@ export interface Violation {
   retryable: boolean;
 }
 
-/** A rule passes (undefined), is violated, or could not be evaluated (a CEL runtime error). */
-export type RuleOutcome = { violation: Violation } | { error: string } | undefined;
+/**
+ * A rule passes (undefined), is violated, or could not be evaluated (a CEL runtime error). A
+ * counting rule that passes may claim a slot in a scope: the eviction, if allowed, must be
+ * reserved there (reservation/).
+ */
+export type RuleOutcome = { violation: Violation } | { error: string } | { claim: ScopeRef } | undefined;

@@ -1,5 +1,6 @@
 import type { DisruptionScope, PodFacts } from '../../../src/domain';
-import { checkMaxDisruptions, disruptionLimit } from '../../../src/policy/rules/max-disruptions';
+import { checkMaxDisruptions, disruptionLimit, maxDisruptionsClaim } from '../../../src/policy/rules/max-disruptions';
+import { reservationView } from '../../../src/reservation/record';
 import type { MaxDisruptionsRule } from '../../../src/policy/schema';
 import { pdbFacts, podFacts } from '../../helpers/facts';
 import { policy, ruleInput } from '../../helpers/policies';
@@ -101,5 +102,51 @@ describe('maxDisruptions rule', () => {
     expect(checkMaxDisruptions(rule('owner', 2), ruleInput({ pod: web('web-1'), others }))?.message).toBe(
       '7 pods of ReplicaSet shop/web-rs are already in disruption (web-2, web-3, web-4, web-5, web-6 and 2 more); the limit is 2.',
     );
+  });
+
+  describe('with reservations', () => {
+    const NOW = Date.parse('2024-06-05T10:00:00Z');
+    const owner = { scope: 'owner' as const, key: 'shop/ReplicaSet/web-rs' };
+    const reserved = (scope: typeof owner | { scope: 'node'; key: string }, ...names: string[]) =>
+      reservationView(
+        [{ scope, entries: names.map((name) => ({ namespace: 'shop', name, uid: `${name}-uid`, reservedAt: NOW, expiresAt: NOW + 60_000, by: 'a' })) }],
+        NOW,
+      );
+
+    it('counts reserved pods as in disruption and names them apart from those the cluster shows', () => {
+      const input = ruleInput({ pod: web('web-1'), others: [terminating('web-2'), web('web-3'), web('web-4')], reservations: reserved(owner, 'web-3', 'web-4') });
+      expect(checkMaxDisruptions(rule('owner', 3), input)).toEqual({
+        message: '3 pods of ReplicaSet shop/web-rs are already in disruption (web-2; reserved: web-3, web-4); the limit is 3.',
+        summary: '3 pods of ReplicaSet shop/web-rs already in disruption, limit 3',
+        hint: 'retry once they are replaced; kubectl drain retries on its own. A reservation ends when its pod is seen terminating, or after its TTL',
+        retryable: true,
+      });
+      expect(checkMaxDisruptions(rule('owner', 4), input)).toBeUndefined();
+    });
+
+    it('counts a reservation made in another scope: the pod is about to be evicted all the same', () => {
+      const input = ruleInput({ pod: web('web-1'), others: [web('web-2')], reservations: reserved({ scope: 'node', key: 'node-a' }, 'web-2') });
+      expect(checkMaxDisruptions(rule('owner', 1), input)?.message).toBe('1 pod of ReplicaSet shop/web-rs is already in disruption (reserved: web-2); the limit is 1.');
+    });
+
+    it('claims a slot in the scope for an allowed eviction, and none once the pod holds one there', () => {
+      const input = ruleInput({ pod: web('web-1'), others: [web('web-2')] });
+      expect(maxDisruptionsClaim(rule('owner', 1), input)).toEqual(owner);
+      expect(maxDisruptionsClaim(rule('node', 1), input)).toEqual({ scope: 'node', key: 'node-a' });
+      expect(maxDisruptionsClaim(rule('namespace', 1), input)).toEqual({ scope: 'namespace', key: 'shop' });
+
+      const holding = ruleInput({ pod: web('web-1'), others: [terminating('web-2')], reservations: reserved(owner, 'web-1') });
+      // Its own slot is taken already: a retry passes even though another pod is in disruption.
+      expect(checkMaxDisruptions(rule('owner', 1), holding)).toBeUndefined();
+      expect(maxDisruptionsClaim(rule('owner', 1), holding)).toBeUndefined();
+      // Held in the owner scope is not held on the node.
+      expect(maxDisruptionsClaim(rule('node', 5), holding)).toEqual({ scope: 'node', key: 'node-a' });
+    });
+
+    it('claims nothing for a pod the cluster already shows in disruption, a pod without a controller, or an unscheduled pod per node', () => {
+      expect(maxDisruptionsClaim(rule('owner', 1), ruleInput({ pod: terminating('web-1') }))).toBeUndefined();
+      expect(maxDisruptionsClaim(rule('owner', 1), ruleInput({ pod: podFacts('solo', { owner: undefined }) }))).toBeUndefined();
+      expect(maxDisruptionsClaim(rule('node', 1), ruleInput({ pod: web('web-1', { nodeName: undefined }) }))).toBeUndefined();
+    });
   });
 });

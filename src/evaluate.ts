@@ -1,16 +1,36 @@
 import { performance } from 'node:perf_hooks';
+import { contextFromFacts } from './cluster/context';
 import type { ClusterView } from './cluster/view';
 import { decide, failOpenVerdict } from './decide';
-import type { EvictionAttempt, EvictionFacts, Finding, Verdict } from './domain';
+import type { EvictionAttempt, EvictionFacts, ReservationView, Verdict } from './domain';
 import type { DecisionContext } from './audit/record';
+import type { PolicyEvaluation } from './policy/engine';
+import type { PolicyCheckInputs } from './policy/service';
+import { RESERVATION_BUDGET_MS, type Reserver } from './reservation/reserver';
 
 /**
- * The policy findings for an attempt (policy/engine.ts via PolicyService). `unconfirmed` is the
- * error of a failed live read that should have confirmed a denial from cached state.
+ * The policy findings for an attempt, and the slots its counting rules claim (policy/engine.ts via
+ * PolicyService). `inputs` say which read or write the decision needed failed.
  */
-export type PolicyCheck = (attempt: EvictionAttempt, facts: EvictionFacts, unconfirmed?: string) => readonly Finding[];
+export type PolicyCheck = (attempt: EvictionAttempt, facts: EvictionFacts, inputs?: PolicyCheckInputs) => PolicyEvaluation;
 
-const NO_POLICIES: PolicyCheck = () => [];
+const NO_POLICIES: PolicyCheck = () => ({ findings: [], claims: [] });
+
+/**
+ * The API server waits timeoutSeconds (5 s in our manifests) for the whole answer; the reservation
+ * step ends by this time after the request started, leaving room to encode and send the answer.
+ */
+export const ANSWER_DEADLINE_MS = 4500;
+
+export interface EvaluateOptions {
+  /** Reserves the evictions that counting rules claim; without one (check, the tools) nothing is reserved. */
+  reserver?: Reserver;
+  /**
+   * May this request write a reservation? Default true. A request that may not (one that is not
+   * believable enough for side effects) is still counted against the reservations, as a dry run is.
+   */
+  mayReserve?: boolean;
+}
 
 export interface EvictionDecision {
   verdict: Verdict;
@@ -23,13 +43,20 @@ function describeError(error: unknown): string {
 
 /**
  * The imperative shell around decide(): read the facts, decide, and confirm a deny that rests on
- * cached state with a live read before answering (docs/architecture.md, "Cluster state").
+ * cached state with a live read before answering (docs/architecture.md, "Cluster state"). An
+ * allow that counting rules claim slots for is then reserved (reservation/reserver.ts).
  * It never throws: when the cluster cannot be read it fails open, because the API server still
  * applies the real PDB check after the webhook (docs/eviction-semantics.md §10.3).
  */
-export async function evaluateEviction(attempt: EvictionAttempt, cluster: ClusterView, checkPolicies: PolicyCheck = NO_POLICIES): Promise<EvictionDecision> {
+export async function evaluateEviction(
+  attempt: EvictionAttempt,
+  cluster: ClusterView,
+  checkPolicies: PolicyCheck = NO_POLICIES,
+  options: EvaluateOptions = {},
+): Promise<EvictionDecision> {
   const started = performance.now();
-  const finish = (verdict: Verdict, facts: EvictionFacts | undefined, confirmedLive: boolean): EvictionDecision => ({
+  const startedAt = Date.now();
+  const finish = (verdict: Verdict, facts: EvictionFacts | undefined, confirmedLive: boolean, reservation?: DecisionContext['reservation']): EvictionDecision => ({
     verdict,
     context: {
       nodeName: facts?.pod?.nodeName,
@@ -37,6 +64,7 @@ export async function evaluateEviction(attempt: EvictionAttempt, cluster: Cluste
       factSource: facts?.source ?? 'none',
       confirmedLive,
       latencyMs: performance.now() - started,
+      ...(reservation ? { reservation } : {}),
     },
   });
 
@@ -47,15 +75,42 @@ export async function evaluateEviction(attempt: EvictionAttempt, cluster: Cluste
     return finish(failOpenVerdict(`could not read pod ${attempt.namespace}/${attempt.podName}: ${describeError(error)}`), undefined, false);
   }
 
-  const verdict = decide(attempt, facts, { extraFindings: checkPolicies(attempt, facts) });
-  if (verdict.allowed || facts.source !== 'cache') return finish(verdict, facts, false);
-
-  let confirmedFacts: EvictionFacts;
-  try {
-    confirmedFacts = await cluster.confirm(attempt.namespace, attempt.podName);
-  } catch (error) {
-    const confirmFailed = describeError(error);
-    return finish(decide(attempt, facts, { confirmFailed, extraFindings: checkPolicies(attempt, facts, confirmFailed) }), facts, false);
+  let policies = checkPolicies(attempt, facts);
+  let verdict = decide(attempt, facts, { extraFindings: policies.findings });
+  let confirmedLive = false;
+  if (!verdict.allowed && facts.source === 'cache') {
+    let confirmedFacts: EvictionFacts;
+    try {
+      confirmedFacts = await cluster.confirm(attempt.namespace, attempt.podName);
+    } catch (error) {
+      const unconfirmed = describeError(error);
+      return finish(decide(attempt, facts, { confirmFailed: unconfirmed, extraFindings: checkPolicies(attempt, facts, { unconfirmed }).findings }), facts, false);
+    }
+    facts = confirmedFacts;
+    confirmedLive = true;
+    policies = checkPolicies(attempt, facts);
+    verdict = decide(attempt, facts, { extraFindings: policies.findings });
   }
-  return finish(decide(attempt, confirmedFacts, { extraFindings: checkPolicies(attempt, confirmedFacts) }), confirmedFacts, true);
+
+  const { pod } = facts;
+  if (!verdict.allowed || policies.claims.length === 0 || options.reserver === undefined || pod === undefined) return finish(verdict, facts, confirmedLive);
+
+  // One context for every decision below, so the rules count each scope's pods once per view of the reservations.
+  const counted: EvictionFacts = { ...facts, context: facts.context ?? contextFromFacts(pod, facts) };
+  const decideWith = (reservations: ReservationView | undefined, inputs?: PolicyCheckInputs) => {
+    policies = checkPolicies(attempt, reservations ? { ...counted, reservations } : counted, inputs);
+    verdict = decide(attempt, counted, { extraFindings: policies.findings });
+    return verdict;
+  };
+  const { outcome, view } = await options.reserver.reserve({
+    pod,
+    claims: policies.claims.map((claim) => claim.scope),
+    peers: (scope) => counted.context!.peers(scope.scope),
+    decide: (reservations) => ({ allowed: decideWith(reservations).allowed, claims: policies.claims.map((claim) => claim.scope) }),
+    write: !attempt.dryRun && (options.mayReserve ?? true),
+    dryRun: attempt.dryRun,
+    deadline: Math.min(Date.now() + RESERVATION_BUDGET_MS, startedAt + ANSWER_DEADLINE_MS),
+  });
+  if (outcome.result === 'failed') decideWith(view, { unreserved: outcome.error });
+  return finish(verdict, counted, confirmedLive, outcome);
 }

@@ -5,6 +5,7 @@
 import { X509Certificate } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Verdict } from '../domain';
+import { RESERVATION_RESULTS, type ReservationOutcome } from '../reservation/reserver';
 
 /**
  * Sub-millisecond (a cached allow) to the API server's 5 s default webhook timeout: a decision
@@ -108,12 +109,27 @@ export class WebhookMetrics {
     registers: [this.registry],
   });
 
+  private readonly reservations = new Counter({
+    name: 'evictionguard_reservations_total',
+    help: 'Reservation steps of allowed evictions that counting rules claim, by result (reserved|held|denied|dry-run|skipped|failed).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly reservationConflicts = new Counter({
+    name: 'evictionguard_reservation_conflicts_total',
+    help: 'Reservation writes refused with 409 Conflict because another eviction wrote the record first; each was read and decided again.',
+    registers: [this.registry],
+  });
+
   private isSynced: () => boolean = () => false;
 
   constructor(private readonly processMetrics: Registry = defaultProcessRegistry()) {
     // Initialised so that dashboards and `rate()` see the series from the first scrape.
     this.policyErrors.inc(0);
     this.eventsDropped.inc(0);
+    this.reservationConflicts.inc(0);
+    for (const result of RESERVATION_RESULTS) this.reservations.inc({ result }, 0);
   }
 
   /** Reads the cluster's sync state at each scrape. */
@@ -133,6 +149,12 @@ export class WebhookMetrics {
       if (finding.evaluationFailed) this.countPolicyError();
     }
     this.admissionDuration.observe(durationSeconds);
+  }
+
+  /** The reservation step of one eviction. */
+  observeReservation(outcome: ReservationOutcome): void {
+    this.reservations.inc({ result: outcome.result });
+    this.reservationConflicts.inc(outcome.conflicts);
   }
 
   /** One PDB change the guard answered; its findings count with the evictions' (check pdb-guard/...). */

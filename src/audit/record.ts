@@ -1,4 +1,5 @@
 import type { EvictionAttempt, FactSource, Verdict } from '../domain';
+import type { ReservationOutcome } from '../reservation/reserver';
 
 /** One audit line per eviction decision. Field names are documented in docs/operations.md ("Audit log"). */
 export interface AuditRecord {
@@ -17,6 +18,8 @@ export interface AuditRecord {
   factSource: FactSource | 'none';
   /** True when a cached deny was re-checked against a live read. */
   confirmedLive: boolean;
+  /** The reservation step, when counting rules claimed slots for an allowed eviction. */
+  reservation?: ReservationOutcome;
 }
 
 export interface DecisionContext {
@@ -26,6 +29,7 @@ export interface DecisionContext {
   factSource: FactSource | 'none';
   confirmedLive: boolean;
   latencyMs: number;
+  reservation?: ReservationOutcome;
 }
 
 export function auditRecord(attempt: EvictionAttempt, verdict: Verdict, context: DecisionContext): AuditRecord {
@@ -43,5 +47,6 @@ export function auditRecord(attempt: EvictionAttempt, verdict: Verdict, context:
     latencyMs: Math.round(context.latencyMs * 1000) / 1000,
     factSource: context.factSource,
     confirmedLive: context.confirmedLive,
+    ...(context.reservation ? { reservation: context.reservation } : {}),
   };
 }

@@ -42,6 +42,7 @@ export class DecisionTrail {
     recent?.add(entry);
     file?.write(entry);
     metrics?.observeDecision(verdict, attempt.dryRun, durationSeconds);
+    if (context.reservation) metrics?.observeReservation(context.reservation);
     // Never on dryRun (design.md): eventFor() checks it too, as the recorder can be used alone.
     if (!attempt.dryRun) events?.record(attempt, verdict, context.podUid);
   }

@@ -187,7 +187,7 @@ export async function runDrainCheck(options: CheckOptions, logger: Logger): Prom
     });
     try {
       await waitForPolicies(policies, options.timeoutMs, logger);
-      return await checkDrain(view, options.scope, { flags: options.flags, requester: options.requester, checkPolicies: policies.findings });
+      return await checkDrain(view, options.scope, { flags: options.flags, requester: options.requester, checkPolicies: policies.evaluate });
     } finally {
       await policies.close();
     }

@@ -17,6 +17,7 @@ import type { ServingCertificate } from '../server/serving-pair';
 import { watchServingPair, type ServingPairWatchOptions } from '../server/tls-reloader';
 import { openCluster } from './cluster';
 import { createObservability, OBSERVABILITY_FLAGS, OBSERVABILITY_USAGE, parseObservabilityOptions, type ObservabilityOptions } from './observability';
+import { parseReservationOptions, RESERVATION_FLAGS, RESERVATION_USAGE, startReservations, type ReservationOptions } from './reservations';
 import { parseChoice, parseFlags, parsePort, UsageError } from './usage';
 
 export const SERVE_USAGE = `Usage: eviction-guard serve [flags]
@@ -44,13 +45,14 @@ Flags:
   --pdb-guard MODE      ${PDB_GUARD_MODES.join('|')} (default warn): what the PDB admission guard does with a
                         PodDisruptionBudget CREATE/UPDATE that overlaps another PDB on existing pods or
                         can never allow a disruption
+${RESERVATION_USAGE}
 ${OBSERVABILITY_USAGE}
   --log-level LEVEL     ${LOG_LEVELS.join('|')} (default info)
   -h, --help            show this help`;
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
-export interface ServeOptions extends ObservabilityOptions {
+export interface ServeOptions extends ObservabilityOptions, ReservationOptions {
   port: number;
   tlsCert?: string;
   tlsKey?: string;
@@ -83,6 +85,7 @@ export function parseServeOptions(argv: string[]): ServeOptions | 'help' {
       'pdb-guard': { type: 'string' },
       'log-level': { type: 'string' },
       ...OBSERVABILITY_FLAGS,
+      ...RESERVATION_FLAGS,
     },
     SERVE_USAGE,
   );
@@ -107,6 +110,7 @@ export function parseServeOptions(argv: string[]): ServeOptions | 'help' {
     logLevel: parseChoice(values['log-level'], 'info', LOG_LEVELS, '--log-level', SERVE_USAGE),
     certDir: path.resolve('certs'),
     ...parseObservabilityOptions(values, SERVE_USAGE),
+    ...parseReservationOptions(values, SERVE_USAGE),
   };
 }
 
@@ -185,13 +189,14 @@ export async function startWebhook(options: ServeOptions, logger = createLogger(
     logger,
     hooks: observability.clusterHooks,
   });
+  const reservations = startReservations(options, view, logger);
   const app = createApp({
     logger,
     isReady: () => view.isSynced(),
     readyDetails: () => ({ ...view.status(), policies: policies.status() }),
     auditRecent: observability.auditRecent,
     handleEviction: async (attempt) => {
-      const { verdict, context } = await evaluateEviction(attempt, view, policies.findings);
+      const { verdict, context } = await evaluateEviction(attempt, view, policies.evaluate, { reserver: reservations.reserver });
       observability.trail.record(attempt, verdict, context);
       return verdict;
     },
@@ -202,12 +207,14 @@ export async function startWebhook(options: ServeOptions, logger = createLogger(
   try {
     server = await startHttpsServer({ app, port: options.port, cert: pair.cert, key: pair.key });
   } catch (error) {
+    reservations.close();
     await Promise.all([view.stop(), policies.close(), observability.close()]);
     throw error;
   }
   try {
     await observability.start(view, server.certificate());
   } catch (error) {
+    reservations.close();
     await Promise.all([server.close(0), view.stop(), policies.close(), observability.close()]);
     throw error;
   }
@@ -237,6 +244,7 @@ export async function startWebhook(options: ServeOptions, logger = createLogger(
       watcher.close();
       await server.close(SHUTDOWN_GRACE_MS);
       // After the server: every answered request has written its audit line by now.
+      reservations.close();
       await Promise.all([view.stop(), policies.close(), observability.close()]);
     },
   };

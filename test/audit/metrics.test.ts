@@ -55,6 +55,19 @@ describe('WebhookMetrics', () => {
     expect(body).not.toContain('evictionguard_admission_requests_total{');
   });
 
+  it('counts reservation steps by result and their conflicts, every result from the first scrape', async () => {
+    const metrics = new WebhookMetrics();
+    const fresh = await text(metrics);
+    expect(fresh).toContain('evictionguard_reservations_total{result="failed"} 0');
+    expect(fresh).toContain('evictionguard_reservation_conflicts_total 0');
+    metrics.observeReservation({ result: 'reserved', scopes: ['node/node-a'], attempts: 3, conflicts: 2 });
+    metrics.observeReservation({ result: 'denied', scopes: ['node/node-a'], attempts: 1, conflicts: 0 });
+    const body = await text(metrics);
+    expect(body).toContain('evictionguard_reservations_total{result="reserved"} 1');
+    expect(body).toContain('evictionguard_reservations_total{result="denied"} 1');
+    expect(body).toContain('evictionguard_reservation_conflicts_total 2');
+  });
+
   it('has buckets from 0.5 ms to 5 s', () => {
     expect(ADMISSION_DURATION_BUCKETS[0]).toBe(0.0005);
     expect(ADMISSION_DURATION_BUCKETS[ADMISSION_DURATION_BUCKETS.length - 1]).toBe(5);

@@ -22,7 +22,14 @@ describe('eviction-guard serve flags', () => {
       auditFileMaxBytes: 10 * 1024 * 1024,
       auditFileKeep: 5,
       auditRecent: 1000,
+      reservationTtlMs: 120_000,
+      reservationNamespace: undefined,
     });
+  });
+
+  it('reads --reservation-ttl in seconds and --reservation-namespace', () => {
+    expect(parseServeOptions(['--reservation-ttl', '30', '--reservation-namespace', 'guards'])).toMatchObject({ reservationTtlMs: 30_000, reservationNamespace: 'guards' });
+    expect(parseServeOptions(['--reservation-ttl', '1.5'])).toMatchObject({ reservationTtlMs: 1500 });
   });
 
   it('reads repeated --policy paths and --mode', () => {
@@ -58,6 +65,10 @@ describe('eviction-guard serve flags', () => {
     [['--log-level', 'loud'], /--log-level must be one of/],
     [['--mode', 'strict'], /--mode must be one of enforce, warn, audit, got "strict"/],
     [['--pdb-guard', 'block'], /--pdb-guard must be one of warn, deny, off, got "block"/],
+    [['--reservation-ttl', '0'], /--reservation-ttl must be a number of seconds above 0, got "0"/],
+    [['--reservation-ttl', '2m'], /--reservation-ttl must be a number of seconds above 0, got "2m"/],
+    [['--reservation-ttl', '7200'], /--reservation-ttl must be at most 3600 seconds, got "7200"/],
+    [['--reservation-namespace', 'Eviction_Guard'], /--reservation-namespace must be a namespace name/],
     [['--no-such-flag'], /Unknown option '--no-such-flag'/],
     [['stray'], /Unexpected argument 'stray'|positional/],
   ])('rejects %j with a usage error', (argv, message) => {

@@ -36,6 +36,8 @@ const DEFAULT_OBJECTS = [
   'CustomResourceDefinition/evictionpolicies.evictionguard.io',
   'Deployment/eviction-guard',
   'PodDisruptionBudget/eviction-guard',
+  'Role/eviction-guard',
+  'RoleBinding/eviction-guard',
   'Secret/eviction-guard-tls',
   'Service/eviction-guard',
   'ServiceAccount/eviction-guard',
@@ -123,6 +125,8 @@ describe('the Helm chart with non-default values', () => {
         'Issuer/guard-eviction-guard-selfsigned',
         'PodDisruptionBudget/guard-eviction-guard',
         'PriorityClass/guard-eviction-guard',
+        'Role/guard-eviction-guard',
+        'RoleBinding/guard-eviction-guard',
         'Service/guard-eviction-guard',
         'ServiceAccount/guard-eviction-guard',
         'ServiceMonitor/guard-eviction-guard',
@@ -197,6 +201,13 @@ describe('the Helm chart certificate sources and value checks', () => {
     expect(one(objects, 'Certificate').spec.issuerRef).toEqual({ kind: 'ClusterIssuer', name: 'corp-ca' });
   });
 
+  it('passes --reservation-ttl when it is not the default 120 seconds', () => {
+    expect(args(render()).some((arg) => arg.startsWith('--reservation-ttl'))).toBe(false);
+    const flags = args(render({ values: { reservationTTLSeconds: 30 } }));
+    expect(flags).toContain('--reservation-ttl=30');
+    expect(parseServeOptions(flags.slice(1))).toMatchObject({ reservationTtlMs: 30_000 });
+  });
+
   it('passes --mode for warn and audit only', () => {
     expect(args(render({ values: { mode: 'warn' } }))).toContain('--mode=warn');
     expect(args(render({ values: { mode: 'audit' } }))).toContain('--mode=audit');
@@ -250,6 +261,7 @@ describeWithKubectl('the Helm chart and manifests/ agree', () => {
 
   it('grants the same permissions', () => {
     expect(permissions(pick(chart, 'ClusterRole'))).toEqual(permissions(pick(manifests, 'ClusterRole')));
+    expect(permissions(pick(chart, 'Role'))).toEqual(permissions(pick(manifests, 'Role')));
   });
 
   it('registers the same webhook entries (apart from the caBundle)', () => {

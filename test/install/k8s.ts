@@ -9,6 +9,8 @@ import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { PriorityClass } from 'kubernetes-models/scheduling.k8s.io/v1/PriorityClass';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Secret } from 'kubernetes-models/v1/Secret';
@@ -79,6 +81,8 @@ const MODELS: Record<string, Model> = {
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
+  'rbac.authorization.k8s.io/v1/Role': Role,
+  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
   'scheduling.k8s.io/v1/PriorityClass': PriorityClass,
   'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': ValidatingWebhookConfiguration,
   'apiextensions.k8s.io/v1/CustomResourceDefinition': CustomResourceDefinition,
@@ -150,6 +154,9 @@ export const EXPECTED_PERMISSIONS = [
   '/events: create,patch',
   'events.k8s.io/events: create,patch',
 ].sort();
+
+/** What the Role grants in the webhook's own namespace, exactly: its reservation Leases. */
+export const EXPECTED_NAMESPACED_PERMISSIONS = ['coordination.k8s.io/leases: get,list,create,update,delete'];
 
 export function permissions(role: K8sObject): string[] {
   const granted = new Map<string, Set<string>>();
@@ -277,23 +284,39 @@ export function safetyProblems(objects: K8sObject[], expected: SafetyExpectation
   check(servicePort?.port === 443, 'Service port https is 443');
   check(servicePort?.targetPort === httpsPort?.name || servicePort?.targetPort === httpsPort?.containerPort, 'Service targetPort is the container port');
 
-  // RBAC.
+  // RBAC: a ClusterRole to read and write Events, a Role for its Leases in its own namespace only.
   const role = one(objects, 'ClusterRole');
-  for (const rule of role.rules ?? []) {
-    for (const field of ['apiGroups', 'resources', 'verbs', 'resourceNames', 'nonResourceURLs']) {
-      check(!(rule[field] ?? []).some((entry: string) => entry.includes('*')), `no wildcard in ClusterRole ${field}: ${JSON.stringify(rule[field])}`);
+  const namespacedRoles = find(objects, 'Role');
+  for (const granting of [role, ...namespacedRoles]) {
+    for (const rule of granting.rules ?? []) {
+      for (const field of ['apiGroups', 'resources', 'verbs', 'resourceNames', 'nonResourceURLs']) {
+        check(!(rule[field] ?? []).some((entry: string) => entry.includes('*')), `no wildcard in ${granting.kind} ${field}: ${JSON.stringify(rule[field])}`);
+      }
     }
   }
   check(JSON.stringify(permissions(role)) === JSON.stringify(EXPECTED_PERMISSIONS), `RBAC grants exactly what is needed: ${permissions(role).join('; ')}`);
-  check(find(objects, 'Role').length === 0 && find(objects, 'RoleBinding').length === 0, 'no namespaced roles');
-  const binding = one(objects, 'ClusterRoleBinding');
-  check(binding.roleRef?.kind === 'ClusterRole' && binding.roleRef?.name === role.metadata.name, 'the binding refers to the ClusterRole');
   const serviceAccount = pod.spec.serviceAccountName;
   check(serviceAccount && find(objects, 'ServiceAccount', serviceAccount).length === 1, 'the pods run as the ServiceAccount of the install');
-  check(
-    binding.subjects?.length === 1 && binding.subjects[0].kind === 'ServiceAccount' && binding.subjects[0].name === serviceAccount && binding.subjects[0].namespace === namespace,
-    'the binding grants the role to that ServiceAccount only',
-  );
+  const grantsToServiceAccount = (binding: K8sObject) =>
+    binding.subjects?.length === 1 && binding.subjects[0].kind === 'ServiceAccount' && binding.subjects[0].name === serviceAccount && binding.subjects[0].namespace === namespace;
+  const binding = one(objects, 'ClusterRoleBinding');
+  check(binding.roleRef?.kind === 'ClusterRole' && binding.roleRef?.name === role.metadata.name, 'the binding refers to the ClusterRole');
+  check(grantsToServiceAccount(binding), 'the binding grants the role to that ServiceAccount only');
+  check(namespacedRoles.length === 1, `one Role (Leases in its own namespace), found ${namespacedRoles.length}`);
+  const [leaseRole] = namespacedRoles;
+  if (leaseRole) {
+    check(
+      JSON.stringify(permissions(leaseRole)) === JSON.stringify(EXPECTED_NAMESPACED_PERMISSIONS),
+      `the Role grants exactly its reservation Leases: ${permissions(leaseRole).join('; ')}`,
+    );
+    const roleBindings = find(objects, 'RoleBinding');
+    check(
+      roleBindings.length === 1 && roleBindings[0].roleRef?.kind === 'Role' && roleBindings[0].roleRef?.name === leaseRole.metadata.name && grantsToServiceAccount(roleBindings[0]),
+      'one RoleBinding grants the Role to that ServiceAccount only',
+    );
+  }
+  const podNamespace = (container.env ?? []).find((variable: K8sObject) => variable.name === 'POD_NAMESPACE');
+  check(podNamespace?.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace', 'POD_NAMESPACE from the downward API (where the reservation Leases live)');
 
   // The webhook configuration.
   const configuration = one(objects, 'ValidatingWebhookConfiguration');

@@ -1,7 +1,9 @@
 // 100 EvictionPolicies for `npm run bench`, 20 of them CEL, written as files for `serve --policy`.
 // Every policy matches the synthetic cluster's namespaces and passes, so all of them are evaluated
 // on every eviction while the decisions (and the share of live confirms) stay those of the run
-// without policies: the difference in throughput is the cost of the policy engine alone.
+// without policies: the difference in throughput is the cost of the policy engine alone. The
+// maxDisruptions policies warn: as Deny they would reserve every eviction they allow in a Lease,
+// a write whose cost bench/reservations.ts measures on its own.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -61,11 +63,13 @@ export function writeBenchPolicies(dir: string): number {
   const count = 100;
   for (let index = 0; index < count; index++) {
     const name = `bench-${String(index).padStart(3, '0')}`;
+    const policyRules = rules(index);
+    const counts = policyRules.some((rule) => Object.hasOwn(rule as object, 'maxDisruptions'));
     const policy = {
       apiVersion: 'evictionguard.io/v1alpha1',
       kind: 'EvictionPolicy',
       metadata: { name },
-      spec: { action: index % 10 === 9 ? 'Warn' : 'Deny', match: index >= 95 ? { podSelector: { matchLabels: { app: 'not-in-the-bench' } } } : match(index), rules: rules(index) },
+      spec: { action: index % 10 === 9 || counts ? 'Warn' : 'Deny', match: index >= 95 ? { podSelector: { matchLabels: { app: 'not-in-the-bench' } } } : match(index), rules: policyRules },
     };
     writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(policy));
   }

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { makeTestCertificate } from '../test/helpers/tls';
 import { writeBenchPolicies } from './policies';
+import { benchReservations } from './reservations';
 import { BENCH_CLUSTER, isExhausted, namespaceName, podName } from './synthetic-cluster';
 
 // autocannon ships no types; this is the part of its API the bench uses.
@@ -320,11 +321,14 @@ async function main(): Promise<void> {
     `decision time with ${policyCount} policies: allow p50 ${fixed(policyDecisions.allow.p50, 2)} ms p99 ${fixed(policyDecisions.allow.p99, 2)} ms (${policyDecisions.allow.count})\n`,
   );
 
+  const reservations = await benchReservations();
+  process.stdout.write(`\n${reservations.lines.join('\n')}\n`);
+
   const resultsDir = path.join(ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
     path.join(resultsDir, 'latest.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, connections: CONNECTIONS, durationS: DURATION_S, cluster: { pods: cluster.pods, pdbs: cluster.pdbs }, results, decisions, policyDecisions, floorRatio, limitRatio, mixedFloorRatio, policyFloorRatio, peakRssMb, rssAfterSyncMb, readyS }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, connections: CONNECTIONS, durationS: DURATION_S, cluster: { pods: cluster.pods, pdbs: cluster.pdbs }, results, decisions, policyDecisions, floorRatio, limitRatio, mixedFloorRatio, policyFloorRatio, peakRssMb, rssAfterSyncMb, readyS, reservations: reservations.result }, null, 2)}\n`,
   );
   rmSync(dir, { recursive: true, force: true });
 }

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { EVENTS_ROUTE, FakeEvents } from './fake-events';
 import { FakeLeases, LEASES_ROUTE } from './fake-leases';
 import { makeTestCertificate, type TestCertificate } from './helpers/tls';
+import { statusBody } from './fake-status';
 
 type Resource = 'pods' | 'poddisruptionbudgets' | 'replicasets' | 'deployments' | 'statefulsets' | 'namespaces' | 'evictionpolicies';
 
@@ -118,9 +119,6 @@ interface ContinueToken {
   after: string;
 }
 
-function statusBody(code: number, reason: string, message: string, details?: object): string {
-  return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, details, code });
-}
 
 /** Adds kind and apiVersion to a stored object, as GET and watch events carry them. */
 function withKind(type: ResourceType, json: string): string {

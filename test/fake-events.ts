@@ -4,6 +4,7 @@
 // another delays each answer, to show that Events stay off the webhook's request path.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { isObject, statusBody } from './fake-status';
 
 /** /api/v1/events, /api/v1/namespaces/{ns}/events, /api/v1/namespaces/{ns}/events/{name}. */
 export const EVENTS_ROUTE = /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?events(?:\/([^/]+))?$/;
@@ -36,11 +37,7 @@ export interface EventWrite {
 type Send = (code: number, body: string) => void;
 type Json = Record<string, unknown>;
 
-function statusBody(code: number, reason: string, message: string): string {
-  return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
-}
 
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** RFC 7386: objects merge recursively, null deletes, anything else replaces. */
 function mergePatch(target: Json, patch: Json): Json {

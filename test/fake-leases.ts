@@ -5,6 +5,7 @@
 // never answer, for the tests of what the webhook does when its records cannot be written.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { isObject, statusBody } from './fake-status';
 
 /** /apis/coordination.k8s.io/v1/namespaces/{ns}/leases and /apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{name}. */
 export const LEASES_ROUTE = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/;
@@ -37,11 +38,7 @@ export interface LeaseCall {
 type Send = (code: number, body: string) => void;
 type Json = Record<string, unknown>;
 
-function statusBody(code: number, reason: string, message: string): string {
-  return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
-}
 
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The problems ValidateLease (and object meta validation) would report; [] when valid. */
 function leaseProblems(lease: Json): string[] {

@@ -53,7 +53,7 @@ export class MemoryReservationStore implements ReservationStore {
     return deleted;
   }
 
-  /** Every record held, for tests and `check`. */
+  /** Every record held, for tests. */
   all(): ReservationRecord[] {
     return [...this.records.values()];
   }

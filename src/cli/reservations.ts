@@ -52,6 +52,8 @@ export function parseReservationOptions(values: Record<string, unknown>, usage: 
 
 export interface Reservations {
   reserver: Reserver;
+  /** Where the records live: "Leases in namespace …" or "memory". */
+  description: string;
   close(): void;
 }
 
@@ -89,6 +91,7 @@ export function startReservations(options: ReservationOptions, view: ClusterView
 
   return {
     reserver: new Reserver({ store, ttlMs, instance }),
+    description: store.description,
     close: () => {
       clearInterval(sweep);
       store.close();

@@ -129,14 +129,6 @@ export class Reserver {
     this.now = options.now ?? Date.now;
   }
 
-  get store(): ReservationStore {
-    return this.options.store;
-  }
-
-  get ttlMs(): number {
-    return this.options.ttlMs;
-  }
-
   private remember(record: ReservationRecord): void {
     const label = scopeLabel(record.scope);
     this.remembered.delete(label);

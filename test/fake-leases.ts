@@ -1,8 +1,8 @@
 // coordination.k8s.io/v1 Leases for the fake API server: get, list (with a label selector), create
 // (POST, 409 AlreadyExists), update (PUT, 409 Conflict when metadata.resourceVersion is stale) and
 // delete (with a resourceVersion precondition), validated as the API server validates a Lease.
-// Leases are not watched. Switches make every Lease call fail with 500, wait before answering, or
-// never answer, for the tests of what the webhook does when its records cannot be written.
+// Leases are not watched. Switches make every Lease call fail with 500 or never answer, for the
+// tests of what the webhook does when its records cannot be written.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isObject, statusBody } from './fake-status';
@@ -74,8 +74,6 @@ export class FakeLeases {
   failing = false;
   /** While true, Lease calls are accepted and never answered, so only client timeouts end them. */
   stalled = false;
-  /** Delay before each Lease answer. */
-  delayMs = 0;
   /** Every Lease call, with the status answered, as the answers go out. */
   readonly calls: LeaseCall[] = [];
 
@@ -110,12 +108,8 @@ export class FakeLeases {
     request.on('end', () => {
       if (this.stalled) return;
       const answer: Send = (code, body) => {
-        const reply = () => {
-          this.calls.push({ method, namespace, name, status: code });
-          send(code, body);
-        };
-        if (this.delayMs > 0) setTimeout(reply, this.delayMs);
-        else reply();
+        this.calls.push({ method, namespace, name, status: code });
+        send(code, body);
       };
       if (this.failing) {
         answer(500, statusBody(500, 'InternalError', 'Internal error occurred: the fake Lease API is failing'));

@@ -4,11 +4,10 @@
 // another delays each answer, to show that Events stay off the webhook's request path.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { isObject, mergePatch, PATCH_TYPES, readBody, statusBody, type Json } from './fake-http';
 
 /** /api/v1/events, /api/v1/namespaces/{ns}/events, /api/v1/namespaces/{ns}/events/{name}. */
 export const EVENTS_ROUTE = /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?events(?:\/([^/]+))?$/;
-
-const PATCH_TYPES = ['application/merge-patch+json', 'application/strategic-merge-patch+json'];
 
 export interface StoredKubeEvent {
   metadata: { name: string; namespace: string; uid: string; resourceVersion: string; creationTimestamp: string };
@@ -34,24 +33,6 @@ export interface EventWrite {
 }
 
 type Send = (code: number, body: string) => void;
-type Json = Record<string, unknown>;
-
-function statusBody(code: number, reason: string, message: string): string {
-  return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
-}
-
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** RFC 7386: objects merge recursively, null deletes, anything else replaces. */
-function mergePatch(target: Json, patch: Json): Json {
-  const merged: Json = { ...target };
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete merged[key];
-    else if (isObject(value) && isObject(merged[key])) merged[key] = mergePatch(merged[key] as Json, value);
-    else merged[key] = value;
-  }
-  return merged;
-}
 
 export class FakeEvents {
   /** While true, every Events request answers 500 InternalError. */
@@ -77,9 +58,7 @@ export class FakeEvents {
 
   handle(request: IncomingMessage, match: RegExpExecArray, send: Send): void {
     const [namespace, name] = match.slice(1).map((part) => (part === undefined ? undefined : decodeURIComponent(part)));
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
+    void readBody(request).then((text) => {
       const answer: Send = (code, body) => {
         const reply = () => {
           if (request.method === 'POST' || request.method === 'PATCH') {
@@ -94,18 +73,17 @@ export class FakeEvents {
         answer(500, statusBody(500, 'InternalError', 'Internal error occurred: the fake Events API is failing'));
         return;
       }
-      const body = Buffer.concat(chunks).toString('utf8');
       switch (request.method) {
         case 'GET':
           this.get(namespace, name, answer);
           return;
         case 'POST':
           if (namespace === undefined || name !== undefined) answer(405, statusBody(405, 'MethodNotAllowed', 'POST events to a namespace collection'));
-          else this.create(namespace, body, answer);
+          else this.create(namespace, text, answer);
           return;
         case 'PATCH':
           if (namespace === undefined || name === undefined) answer(405, statusBody(405, 'MethodNotAllowed', 'PATCH a named event'));
-          else this.patch(namespace, name, String(request.headers['content-type'] ?? '').split(';')[0].trim(), body, answer);
+          else this.patch(namespace, name, String(request.headers['content-type'] ?? '').split(';')[0].trim(), text, answer);
           return;
         default:
           answer(405, statusBody(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));

@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     const nodes = 20;
     const nodeCheck = await timed(async () => {
       let pods = 0;
-      for (let n = 0; n < nodes; n++) pods += (await checkDrain(view, { node: `node-${n}` }, { flags: ALL_FLAGS, requester: REQUESTER })).pods.length;
+      for (let n = 0; n < nodes; n++) pods += (await checkDrain(view, { nodes: [`node-${n}`] }, { flags: ALL_FLAGS, requester: REQUESTER })).pods.length;
       return pods;
     });
     const namespaceCheck = await timed(() => checkDrain(view, { namespace: namespaceName(0) }, { flags: ALL_FLAGS, requester: REQUESTER }));

@@ -15,6 +15,15 @@ const NO_POLICIES: PolicyCheck = () => [];
 export interface EvictionDecision {
   verdict: Verdict;
   context: DecisionContext;
+  /** The facts the verdict rests on (read live when a denial was confirmed); undefined when the cluster could not be read. */
+  facts?: EvictionFacts;
+  /** The live read that should have confirmed a denial failed with this error, so the verdict failed open where it may. */
+  confirmFailed?: string;
+}
+
+/** The webhook's answer for an attempt on these facts: decide() with the policies' findings. */
+export function judgeEviction(attempt: EvictionAttempt, facts: EvictionFacts, checkPolicies: PolicyCheck = NO_POLICIES, confirmFailed?: string): Verdict {
+  return decide(attempt, facts, { ...(confirmFailed === undefined ? {} : { confirmFailed }), extraFindings: checkPolicies(attempt, facts, confirmFailed) });
 }
 
 function describeError(error: unknown): string {
@@ -29,8 +38,10 @@ function describeError(error: unknown): string {
  */
 export async function evaluateEviction(attempt: EvictionAttempt, cluster: ClusterView, checkPolicies: PolicyCheck = NO_POLICIES): Promise<EvictionDecision> {
   const started = performance.now();
-  const finish = (verdict: Verdict, facts: EvictionFacts | undefined, confirmedLive: boolean): EvictionDecision => ({
+  const finish = (verdict: Verdict, facts: EvictionFacts | undefined, confirmedLive: boolean, confirmFailed?: string): EvictionDecision => ({
     verdict,
+    ...(facts === undefined ? {} : { facts }),
+    ...(confirmFailed === undefined ? {} : { confirmFailed }),
     context: {
       nodeName: facts?.pod?.nodeName,
       podUid: facts?.pod?.uid,
@@ -47,7 +58,7 @@ export async function evaluateEviction(attempt: EvictionAttempt, cluster: Cluste
     return finish(failOpenVerdict(`could not read pod ${attempt.namespace}/${attempt.podName}: ${describeError(error)}`), undefined, false);
   }
 
-  const verdict = decide(attempt, facts, { extraFindings: checkPolicies(attempt, facts) });
+  const verdict = judgeEviction(attempt, facts, checkPolicies);
   if (verdict.allowed || facts.source !== 'cache') return finish(verdict, facts, false);
 
   let confirmedFacts: EvictionFacts;
@@ -55,7 +66,7 @@ export async function evaluateEviction(attempt: EvictionAttempt, cluster: Cluste
     confirmedFacts = await cluster.confirm(attempt.namespace, attempt.podName);
   } catch (error) {
     const confirmFailed = describeError(error);
-    return finish(decide(attempt, facts, { confirmFailed, extraFindings: checkPolicies(attempt, facts, confirmFailed) }), facts, false);
+    return finish(judgeEviction(attempt, facts, checkPolicies, confirmFailed), facts, false, confirmFailed);
   }
-  return finish(decide(attempt, confirmedFacts, { extraFindings: checkPolicies(attempt, confirmedFacts) }), confirmedFacts, true);
+  return finish(judgeEviction(attempt, confirmedFacts, checkPolicies), confirmedFacts, true);
 }

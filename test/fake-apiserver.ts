@@ -17,7 +17,7 @@ import { FakeAdmission } from './fake-admission';
 import { discoveryDocument } from './fake-discovery';
 import { EVENTS_ROUTE, FakeEvents } from './fake-events';
 import { EVICTION_ROUTE, FakeEvictions } from './fake-eviction';
-import { isObject, mergePatch, PATCH_TYPES, readBody, statusBody, type Json } from './fake-http';
+import { isObject, mergePatch, parsePatch, readBody, statusBody, type Json } from './fake-http';
 import { makeTestCertificate, type TestCertificate } from './helpers/tls';
 
 type Resource =
@@ -487,8 +487,9 @@ export class FakeApiServer {
   private patch(type: ResourceType, namespace: string, name: string, request: IncomingMessage, dryRun: boolean, send: (code: number, body: string) => void): void {
     const contentType = String(request.headers['content-type'] ?? '').split(';')[0].trim();
     void readBody(request).then((text) => {
-      if (!PATCH_TYPES.includes(contentType)) {
-        send(415, statusBody(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`));
+      const parsed = parsePatch(contentType, text);
+      if ('code' in parsed) {
+        send(parsed.code, parsed.body);
         return;
       }
       const existing = this.read(type.kind, namespace, name);
@@ -496,19 +497,8 @@ export class FakeApiServer {
         send(404, statusBody(404, 'NotFound', `${type.qualifiedName} "${name}" not found`, { name, kind: type.resource }));
         return;
       }
-      let patch: unknown;
-      try {
-        patch = JSON.parse(text);
-      } catch {
-        send(400, statusBody(400, 'BadRequest', 'the patch is not JSON'));
-        return;
-      }
-      if (!isObject(patch)) {
-        send(400, statusBody(400, 'BadRequest', 'the patch is not a JSON object'));
-        return;
-      }
       // metadata.name, namespace and uid are the object's identity: a patch does not move it.
-      const patched = mergePatch(existing as unknown as Json, patch) as unknown as KubeObject;
+      const patched = mergePatch(existing as unknown as Json, parsed.patch) as unknown as KubeObject;
       patched.metadata = { ...patched.metadata, name, uid: existing.metadata.uid, ...(type.clusterScoped ? {} : { namespace }) };
       if (dryRun) {
         send(200, JSON.stringify(patched));

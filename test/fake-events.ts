@@ -4,7 +4,7 @@
 // another delays each answer, to show that Events stay off the webhook's request path.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { isObject, mergePatch, PATCH_TYPES, readBody, statusBody, type Json } from './fake-http';
+import { isObject, mergePatch, parsePatch, readBody, statusBody, type Json } from './fake-http';
 
 /** /api/v1/events, /api/v1/namespaces/{ns}/events, /api/v1/namespaces/{ns}/events/{name}. */
 export const EVENTS_ROUTE = /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?events(?:\/([^/]+))?$/;
@@ -137,8 +137,9 @@ export class FakeEvents {
   }
 
   private patch(namespace: string, name: string, contentType: string, text: string, send: Send): void {
-    if (!PATCH_TYPES.includes(contentType)) {
-      send(415, statusBody(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`));
+    const parsed = parsePatch(contentType, text);
+    if ('code' in parsed) {
+      send(parsed.code, parsed.body);
       return;
     }
     const key = `${namespace}/${name}`;
@@ -147,18 +148,7 @@ export class FakeEvents {
       send(404, statusBody(404, 'NotFound', `events "${name}" not found`));
       return;
     }
-    let patch: unknown;
-    try {
-      patch = JSON.parse(text);
-    } catch {
-      send(400, statusBody(400, 'BadRequest', 'the patch is not JSON'));
-      return;
-    }
-    if (!isObject(patch)) {
-      send(400, statusBody(400, 'BadRequest', 'the patch is not a JSON object'));
-      return;
-    }
-    const merged = mergePatch(existing as Json, patch) as StoredKubeEvent;
+    const merged = mergePatch(existing as Json, parsed.patch) as StoredKubeEvent;
     merged.metadata = { ...existing.metadata, resourceVersion: this.nextResourceVersion() };
     this.stored.set(key, merged);
     send(200, JSON.stringify({ kind: 'Event', apiVersion: 'v1', ...merged }));

@@ -53,6 +53,20 @@ export function mergePatch(target: Json, patch: Json): Json {
  */
 export const PATCH_TYPES = ['application/merge-patch+json', 'application/strategic-merge-patch+json'];
 
+/** The JSON object a PATCH carries, or the Status the API server answers a patch it cannot apply with. */
+export function parsePatch(contentType: string, text: string): { patch: Json } | { code: number; body: string } {
+  if (!PATCH_TYPES.includes(contentType)) {
+    return { code: 415, body: statusBody(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`) };
+  }
+  let patch: unknown;
+  try {
+    patch = JSON.parse(text);
+  } catch {
+    return { code: 400, body: statusBody(400, 'BadRequest', 'the patch is not JSON') };
+  }
+  return isObject(patch) ? { patch } : { code: 400, body: statusBody(400, 'BadRequest', 'the patch is not a JSON object') };
+}
+
 export function readBody(request: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

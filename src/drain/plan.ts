@@ -54,7 +54,7 @@ function plannedEviction(candidate: PlanCandidate, facts: EvictionFacts, verdict
   return {
     key: podKey(pod),
     pod,
-    pdbs: matchingPdbs(pod, facts.pdbs).map(qualifiedName),
+    pdbs: matchingPdbs(pod, facts.pdbs).map((pdb) => pdb.name),
     // The mirror's allowing budget finding is step 9e: the only path that decrements the budget.
     usedBudget: verdict.findings.some((finding) => finding.check === PDB_CHECKS.budget && finding.action !== 'deny'),
     wasHealthy: pod.ready && !pod.deleting && pod.phase === 'Running',

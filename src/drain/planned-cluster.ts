@@ -15,7 +15,7 @@ export interface PlannedEviction {
   /** namespace/name */
   key: string;
   pod: PodFacts;
-  /** The PDBs (namespace/name) that select the pod: their health counts it. */
+  /** The PDBs of its namespace (by name) that select the pod: their health counts it. */
   pdbs: readonly string[];
   /** It went through the budget check (eviction.go step 9e): the API server decremented the PDB and recorded the pod. */
   usedBudget: boolean;
@@ -33,6 +33,34 @@ export interface PlanState {
 
 export const podKey = (pod: { namespace: string; name: string }) => qualifiedName(pod);
 
+/** A namespace's planned evictions, by pod name and by the PDBs that select them. */
+interface NamespacePlan {
+  pods: Map<string, PlannedEviction>;
+  byPdb: Map<string, PlannedEviction[]>;
+}
+
+/** The plan by namespace: looked up for every pod and PDB of a namespace on every decision, so without building keys. */
+type PlannedIndex = ReadonlyMap<string, NamespacePlan>;
+
+/** A plan only grows, one eviction at a time: its index is kept while its length has not changed. */
+const indexes = new WeakMap<readonly PlannedEviction[], { length: number; index: PlannedIndex }>();
+
+function indexOf(evictions: readonly PlannedEviction[]): PlannedIndex {
+  const cached = indexes.get(evictions);
+  if (cached?.length === evictions.length) return cached.index;
+  const index = new Map<string, NamespacePlan>();
+  for (const eviction of evictions) {
+    let namespace = index.get(eviction.pod.namespace);
+    if (namespace === undefined) index.set(eviction.pod.namespace, (namespace = { pods: new Map(), byPdb: new Map() }));
+    namespace.pods.set(eviction.pod.name, eviction);
+    for (const pdb of eviction.pdbs) namespace.byPdb.set(pdb, [...(namespace.byPdb.get(pdb) ?? []), eviction]);
+  }
+  indexes.set(evictions, { length: evictions.length, index });
+  return index;
+}
+
+const plannedFor = (index: PlannedIndex, pod: PodFacts) => index.get(pod.namespace)?.pods.get(pod.name);
+
 /** The disruption controller writes this PDB's status: it is current, not failed, not corrupt. */
 function isMaintained(pdb: PdbFacts): boolean {
   return !isStatusStale(pdb) && syncFailure(pdb) === undefined && pdb.status.disruptionsAllowed >= 0;
@@ -44,10 +72,8 @@ function isMaintained(pdb: PdbFacts): boolean {
  * as healthy, and the budget is currentHealthy − desiredHealthy again once it is replaced.
  * `evictedAt` stamps the disruptedPods entries.
  */
-function pdbWithPlan(pdb: PdbFacts, state: PlanState, evictedAt: string): PdbFacts {
-  const name = qualifiedName(pdb);
-  const selected = state.evictions.filter((eviction) => eviction.pdbs.includes(name));
-  if (selected.length === 0 || !isMaintained(pdb)) return pdb;
+function pdbWithPlan(pdb: PdbFacts, selected: readonly PlannedEviction[] | undefined, state: PlanState, evictedAt: string): PdbFacts {
+  if (selected === undefined || !isMaintained(pdb)) return pdb;
   let lost = 0;
   let gained = 0;
   const disruptedPods: Record<string, string> = { ...pdb.status.disruptedPods };
@@ -74,9 +100,9 @@ function pdbWithPlan(pdb: PdbFacts, state: PlanState, evictedAt: string): PdbFac
  * cluster's own records flow through); settled pods left their node, and those nobody replaces
  * left the cluster.
  */
-function contextWithPlan(context: EvictionContext, state: PlanState, planned: ReadonlyMap<string, PlannedEviction>): EvictionContext {
+function contextWithPlan(context: EvictionContext, state: PlanState, planned: PlannedIndex): EvictionContext {
   const isGone = (pod: PodFacts, scope: DisruptionScope) => {
-    const eviction = planned.get(podKey(pod));
+    const eviction = plannedFor(planned, pod);
     return eviction !== undefined && state.settled.has(eviction.key) && (scope === 'node' || !eviction.isReplaced);
   };
   return {
@@ -84,29 +110,34 @@ function contextWithPlan(context: EvictionContext, state: PlanState, planned: Re
     owner: context.owner,
     peers: (scope) => context.peers(scope).filter((pod) => !isGone(pod, scope)),
     isRecordedDisruption: (pod) => {
-      const eviction = planned.get(podKey(pod));
+      const eviction = plannedFor(planned, pod);
       return eviction === undefined ? context.isRecordedDisruption(pod) : !state.settled.has(eviction.key);
     },
   };
 }
 
-/** A pod of the namespace as the plan left it: terminating, replaced (a Ready stand-in), or gone. */
-function podWithPlan(pod: PodFacts, state: PlanState, planned: ReadonlyMap<string, PlannedEviction>): PodFacts[] {
-  const eviction = planned.get(podKey(pod));
-  if (eviction === undefined) return [pod];
-  if (!state.settled.has(eviction.key)) return [{ ...pod, deleting: true }];
-  return eviction.isReplaced ? [{ ...pod, ready: true, deleting: false }] : [];
+/** The pods of a namespace as the plan left them: terminating, replaced (a Ready stand-in), or gone. */
+function podsWithPlan(pods: readonly PodFacts[], state: PlanState, planned: ReadonlyMap<string, PlannedEviction>): readonly PodFacts[] {
+  const changed: PodFacts[] = [];
+  for (const pod of pods) {
+    const eviction = planned.get(pod.name);
+    if (eviction === undefined) changed.push(pod);
+    else if (!state.settled.has(eviction.key)) changed.push({ ...pod, deleting: true });
+    else if (eviction.isReplaced) changed.push({ ...pod, ready: true, deleting: false });
+  }
+  return changed;
 }
 
 /** The facts of one eviction attempt with the plan applied. */
 export function factsWithPlan(facts: EvictionFacts, state: PlanState, now: Date): EvictionFacts {
   if (state.evictions.length === 0) return facts;
-  const planned = new Map(state.evictions.map((eviction) => [eviction.key, eviction]));
+  const planned = indexOf(state.evictions);
+  const inNamespace = planned.get(facts.pod?.namespace ?? '');
   const evictedAt = now.toISOString().replace(/\.\d+Z$/, 'Z');
   return {
     ...facts,
-    pdbs: facts.pdbs.map((pdb) => pdbWithPlan(pdb, state, evictedAt)),
-    podsInNamespace: () => facts.podsInNamespace().flatMap((pod) => podWithPlan(pod, state, planned)),
+    pdbs: inNamespace === undefined ? facts.pdbs : facts.pdbs.map((pdb) => pdbWithPlan(pdb, inNamespace.byPdb.get(pdb.name), state, evictedAt)),
+    podsInNamespace: inNamespace === undefined ? facts.podsInNamespace : () => podsWithPlan(facts.podsInNamespace(), state, inNamespace.pods),
     ...(facts.context ? { context: contextWithPlan(facts.context, state, planned) } : {}),
   };
 }

@@ -17,7 +17,7 @@ function factsOf(pod: PodFacts, pdbs: PdbFacts[] = [pdb]): EvictionFacts {
 const evicted = (pod: PodFacts, overrides: Partial<PlannedEviction> = {}): PlannedEviction => ({
   key: `shop/${pod.name}`,
   pod,
-  pdbs: ['shop/web-pdb'],
+  pdbs: ['web-pdb'],
   usedBudget: true,
   wasHealthy: true,
   isReplaced: true,

@@ -4,8 +4,8 @@
 // resourceVersion, watches that replay history after a resourceVersion and then stream changes as
 // chunked JSON lines, BOOKMARK events, 410 Expired after compaction, and Status errors. core/v1
 // Events can be created, patched and listed (fake-events.ts), and made to fail. For the real
-// kubectl: discovery (fake-discovery.ts), Nodes and DaemonSets, PATCH (a cordon), field selectors
-// on lists and watches, and pods/eviction decided as kube-apiserver does (fake-eviction.ts), which
+// kubectl: discovery (fake-discovery.ts), Nodes and DaemonSets, PATCH (a cordon), field and label
+// selectors on lists and watches (fake-selectors.ts), and pods/eviction decided as kube-apiserver does (fake-eviction.ts), which
 // calls the validating webhooks of stored ValidatingWebhookConfigurations (fake-admission.ts).
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,8 @@ import { FakeAdmission } from './fake-admission';
 import { discoveryDocument } from './fake-discovery';
 import { EVENTS_ROUTE, FakeEvents } from './fake-events';
 import { EVICTION_ROUTE, FakeEvictions } from './fake-eviction';
-import { isObject, mergePatch, parsePatch, readBody, statusBody, type Json } from './fake-http';
+import { mergePatch, parsePatch, readBody, statusBody, type Json } from './fake-http';
+import { querySelector } from './fake-selectors';
 import { makeTestCertificate, type TestCertificate } from './helpers/tls';
 
 type Resource =
@@ -127,7 +128,7 @@ interface Watcher {
   namespace?: string;
   response: ServerResponse;
   bookmarks: boolean;
-  /** The watch's fieldSelector; events whose object it does not select are not sent. */
+  /** The watch's field and label selectors; events whose object they do not select are not sent. */
   selects?: (object: Json) => boolean;
 }
 
@@ -164,28 +165,6 @@ function lowerBound(sorted: readonly string[], key: string): number {
     else high = mid;
   }
   return low;
-}
-
-/**
- * A fieldSelector as the API server parses it: comma-separated `field=value`, `field==value` or
- * `field!=value`, each field a dotted path (spec.nodeName, status.phase, metadata.name). A field the
- * object lacks reads as "" (so `spec.nodeName=` selects unscheduled pods). Returns the error text
- * of a selector that does not parse.
- */
-function fieldSelector(selector: string | undefined): ((object: Json) => boolean) | string | undefined {
-  if (selector === undefined || selector === '') return undefined;
-  const requirements: { path: string[]; value: string; equal: boolean }[] = [];
-  for (const term of selector.split(',')) {
-    const match = /^([A-Za-z0-9.]+)(==|=|!=)(.*)$/.exec(term);
-    if (match === null) return `invalid selector: '${selector}'; can't understand '${term}'`;
-    requirements.push({ path: match[1].split('.'), value: match[3], equal: match[2] !== '!=' });
-  }
-  const valueAt = (object: Json, path: string[]): string => {
-    let value: unknown = object;
-    for (const key of path) value = isObject(value) ? value[key] : undefined;
-    return value === undefined || value === null ? '' : String(value);
-  };
-  return (object) => requirements.every(({ path, value, equal }) => (valueAt(object, path) === value) === equal);
 }
 
 /** One certificate per process: making an RSA key takes tens of milliseconds, and tests start many fakes. */
@@ -544,7 +523,7 @@ export class FakeApiServer {
       after = token.after;
     }
 
-    const selects = fieldSelector(query.fieldSelector);
+    const selects = querySelector(query);
     if (typeof selects === 'string') {
       send(400, statusBody(400, 'BadRequest', selects));
       return;
@@ -571,7 +550,7 @@ export class FakeApiServer {
   }
 
   private watch(type: ResourceType, namespace: string | undefined, query: Record<string, string>, response: ServerResponse): void {
-    const selects = fieldSelector(query.fieldSelector);
+    const selects = querySelector(query);
     if (typeof selects === 'string') {
       const body = statusBody(400, 'BadRequest', selects);
       response.writeHead(400, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });

@@ -390,6 +390,18 @@ describe('FakeApiServer: what kubectl needs besides evictions', () => {
     expect((await call('GET', '/api/v1/pods?fieldSelector=spec.nodeName')).status).toBe(400);
   });
 
+  it('lists by label selector in kubectl syntax (kubectl drain --pod-selector), with the field selector', async () => {
+    fake.upsert(webPod('web-1', { nodeName: 'node-1' }));
+    fake.upsert(podObject('shop', 'db-1', { labels: { app: 'db', tier: 'data' }, nodeName: 'node-1' }));
+    fake.upsert(podObject('shop', 'cache-1', { labels: { app: 'cache' }, nodeName: 'node-2' }));
+    const names = async (query: string) => (await call('GET', `/api/v1/pods?${query}`)).body.items.map((pod: any) => pod.metadata.name);
+    expect(await names('labelSelector=app%3Dweb')).toEqual(['web-1']);
+    expect(await names('labelSelector=app%20in%20(web%2Cdb)&fieldSelector=spec.nodeName%3Dnode-1')).toEqual(['db-1', 'web-1']);
+    expect(await names('labelSelector=tier')).toEqual(['db-1']);
+    expect(await names('labelSelector=!tier%2Capp!%3Dweb')).toEqual(['cache-1']);
+    expect((await call('GET', '/api/v1/pods?labelSelector=app%20%3D%3D%3D%20x%20y')).status).toBe(400);
+  });
+
   it('cordons a node with a strategic merge patch, and a dry run stores nothing', async () => {
     fake.upsert({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' }, spec: {} });
     const patch = { spec: { unschedulable: true } };

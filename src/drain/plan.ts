@@ -130,9 +130,19 @@ export function planDrain(steps: readonly (readonly PlanCandidate[])[], options:
   return planned;
 }
 
+/** Shares a PDB or the controller with the pod: the evictions a budget or a per-owner limit counts together. */
+function isRelated(eviction: PlannedEviction, candidate: PlanCandidate, pdbs: readonly string[]): boolean {
+  const { owner } = candidate.facts.pod;
+  const sameOwner = owner !== undefined && eviction.pod.owner?.kind === owner.kind && eviction.pod.owner.name === owner.name && eviction.pod.namespace === candidate.facts.pod.namespace;
+  return sameOwner || eviction.pdbs.some((pdb) => pdbs.includes(pdb) && eviction.pod.namespace === candidate.facts.pod.namespace);
+}
+
 /**
  * Which of the node's earlier evictions must be replaced before `candidate` passes: the shortest
- * prefix, in the order they were evicted, that lets it pass, less those it does not need.
+ * prefix, in the order they were evicted, that lets it pass, less those it does not need. Each
+ * related eviction of that prefix (same PDB or controller) holds one unit of a budget or limit the
+ * pod needs, so the unrelated ones are dropped together when the pod passes without them; only
+ * when it does not (a namespace or node limit counts them too) is each one tried on its own.
  */
 function neededReplacements(
   candidate: PlanCandidate,
@@ -151,7 +161,11 @@ function neededReplacements(
     if (passes(replacedOnNode.slice(0, middle))) high = middle;
     else low = middle + 1;
   }
-  const needed = replacedOnNode.slice(0, low);
+  const prefix = replacedOnNode.slice(0, low);
+  const pdbs = matchingPdbs(candidate.facts.pod, candidate.facts.pdbs).map((pdb) => pdb.name);
+  const related = prefix.filter((eviction) => isRelated(eviction, candidate, pdbs));
+  if (related.length === prefix.length || passes(related)) return related.map((eviction) => eviction.key);
+  const needed = [...prefix];
   for (let index = 0; index < needed.length; ) {
     const without = [...needed.slice(0, index), ...needed.slice(index + 1)];
     if (passes(without)) needed.splice(index, 1);

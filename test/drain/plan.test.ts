@@ -134,6 +134,14 @@ describe('planDrain()', () => {
     });
   });
 
+  it('waits for an unrelated eviction when a per-node limit counts it', () => {
+    const oneNodeAtATime = policy('one-per-node', 'rules: [{ maxDisruptions: { per: node, count: 1 } }]');
+    const api = podFacts('api-1', { labels: { app: 'api' }, owner: { kind: 'ReplicaSet', name: 'api-5c6d7' } });
+    const planned = plan({ pods: [api, web('web-1')], policies: [oneNodeAtATime] }, [['api-1', 'web-1']]);
+    expect(outcomes(planned)).toEqual({ 'api-1': 'evict 1', 'web-1': 'wait 2 api-1' });
+    expect(planned.get('shop/web-1')?.verdict.findings.find((finding) => finding.action === 'deny')?.check).toBe('policy/one-per-node/maxDisruptions');
+  });
+
   it('drains nodes one after another: the evictions of a node are replaced before the next one starts', () => {
     const pods = [web('web-1', { nodeName: 'node-a' }), web('web-2', { nodeName: 'node-b' }), web('web-3', { nodeName: 'node-b' })];
     const planned = plan({ pods, pdbs: [webPdb(3, 1)] }, [['web-1'], ['web-2', 'web-3']]);

@@ -5,8 +5,9 @@
 // chunked JSON lines, BOOKMARK events, 410 Expired after compaction, and Status errors. core/v1
 // Events can be created, patched and listed (fake-events.ts), and made to fail. For the real
 // kubectl: discovery (fake-discovery.ts), Nodes and DaemonSets, PATCH (a cordon), field and label
-// selectors on lists and watches (fake-selectors.ts), and pods/eviction decided as kube-apiserver does (fake-eviction.ts), which
-// calls the validating webhooks of stored ValidatingWebhookConfigurations (fake-admission.ts).
+// selectors on lists and watches (fake-selectors.ts), and pods/eviction decided as kube-apiserver
+// does (fake-eviction.ts), which calls the validating webhooks of the stored
+// ValidatingWebhookConfigurations (fake-admission.ts).
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';

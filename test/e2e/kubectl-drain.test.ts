@@ -144,6 +144,18 @@ describeWithKubectl('kubectl drain through the fake API server and the webhook',
     expect(fake.read('Node', '', 'node-1')?.spec).toEqual({ unschedulable: true });
     expect(podsLeft('shop')).toEqual(['web-3']);
     expect(podsLeft('kube-system')).toEqual(['node-agent-x7k2p']);
+    // What kubectl asked for besides the evictions: discovery found pods/eviction, and the DaemonSet filter read its DaemonSet.
+    const asked = fake.requests.map((request) => `${request.method} ${request.path}`);
+    expect(asked).toEqual(
+      expect.arrayContaining([
+        'GET /api/v1',
+        'PATCH /api/v1/nodes/node-1',
+        'GET /api/v1/pods',
+        'GET /apis/apps/v1/namespaces/kube-system/daemonsets/node-agent',
+        'POST /api/v1/namespaces/shop/pods/web-1/eviction',
+      ]),
+    );
+    expect(fake.requests.filter((request) => request.query.fieldSelector !== undefined).map((request) => request.query.fieldSelector)).toEqual(['spec.nodeName=node-1']);
     const pdbStatus = fake.read('PodDisruptionBudget', 'shop', 'web-pdb')?.status as { disruptionsAllowed: number; disruptedPods: Record<string, string> };
     expect(pdbStatus.disruptionsAllowed).toBe(0);
     expect(Object.keys(pdbStatus.disruptedPods).sort()).toEqual(['web-1', 'web-2']);

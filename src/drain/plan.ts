@@ -11,7 +11,7 @@
 // nodes before it have settled.
 import { decisiveDenial } from '../decide';
 import type { EvictionAttempt, EvictionFacts, PodFacts, Verdict } from '../domain';
-import { PDB_CHECKS, qualifiedName } from '../pdb/explain';
+import { PDB_CHECKS } from '../pdb/explain';
 import { matchingPdbs } from '../pdb/mirror';
 import { factsWithPlan, podKey, type PlanState, type PlannedEviction } from './planned-cluster';
 

@@ -132,9 +132,10 @@ export function planDrain(steps: readonly (readonly PlanCandidate[])[], options:
 
 /** Shares a PDB or the controller with the pod: the evictions a budget or a per-owner limit counts together. */
 function isRelated(eviction: PlannedEviction, candidate: PlanCandidate, pdbs: readonly string[]): boolean {
-  const { owner } = candidate.facts.pod;
-  const sameOwner = owner !== undefined && eviction.pod.owner?.kind === owner.kind && eviction.pod.owner.name === owner.name && eviction.pod.namespace === candidate.facts.pod.namespace;
-  return sameOwner || eviction.pdbs.some((pdb) => pdbs.includes(pdb) && eviction.pod.namespace === candidate.facts.pod.namespace);
+  const { pod } = candidate.facts;
+  if (eviction.pod.namespace !== pod.namespace) return false;
+  const sameOwner = pod.owner !== undefined && eviction.pod.owner?.kind === pod.owner.kind && eviction.pod.owner.name === pod.owner.name;
+  return sameOwner || eviction.pdbs.some((pdb) => pdbs.includes(pdb));
 }
 
 /**

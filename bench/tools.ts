@@ -12,6 +12,7 @@ import { checkDrain } from '../src/drain/preflight';
 import { evaluateEviction } from '../src/evaluate';
 import { candidateOf, guardPdbChange } from '../src/guard/pdb-guard';
 import { decodeAdmissionReview } from '../src/admission/decode';
+import { benchDrainPlan } from './drain-plan';
 import { BENCH_CLUSTER, appName, namespaceName, podName, syntheticCluster } from './synthetic-cluster';
 
 const ALL_FLAGS = { ignoreDaemonSets: true, deleteEmptyDirData: true, force: true };
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
     const nodes = 20;
     const nodeCheck = await timed(async () => {
       let pods = 0;
-      for (let n = 0; n < nodes; n++) pods += (await checkDrain(view, { node: `node-${n}` }, { flags: ALL_FLAGS, requester: REQUESTER })).pods.length;
+      for (let n = 0; n < nodes; n++) pods += (await checkDrain(view, { nodes: [`node-${n}`] }, { flags: ALL_FLAGS, requester: REQUESTER })).pods.length;
       return pods;
     });
     const namespaceCheck = await timed(() => checkDrain(view, { namespace: namespaceName(0) }, { flags: ALL_FLAGS, requester: REQUESTER }));
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
       `check --namespace             ${fixed(namespaceCheck.ms)} ms   (${namespaceCheck.value.pods.length} pods)`,
       `PDB guard review              ${fixed(guardMs * 1000, 0)} us = ${fixed(guardMs / evictionMs, 2)}x one eviction decision (${fixed(evictionMs * 1000, 0)} us)   (${warnings} warning)`,
     ];
+    rows.push('', 'drain plan, a node of 100 pods', ...(await benchDrainPlan(dir)));
     process.stdout.write(`\n${rows.join('\n')}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -35,6 +35,16 @@ export interface EvaluateOptions {
 export interface EvictionDecision {
   verdict: Verdict;
   context: DecisionContext;
+  /** The facts the verdict rests on (read live when a denial was confirmed); undefined when the cluster could not be read. */
+  facts?: EvictionFacts;
+  /** The live read that should have confirmed a denial failed with this error, so the verdict failed open where it may. */
+  confirmFailed?: string;
+}
+
+/** The webhook's answer for an attempt on these facts, reservations aside: decide() with the policies' findings. */
+export function judgeEviction(attempt: EvictionAttempt, facts: EvictionFacts, checkPolicies: PolicyCheck = NO_POLICIES, confirmFailed?: string): Verdict {
+  if (confirmFailed === undefined) return decide(attempt, facts, { extraFindings: checkPolicies(attempt, facts).findings });
+  return decide(attempt, facts, { confirmFailed, extraFindings: checkPolicies(attempt, facts, { unconfirmed: confirmFailed }).findings });
 }
 
 function describeError(error: unknown): string {
@@ -56,8 +66,15 @@ export async function evaluateEviction(
 ): Promise<EvictionDecision> {
   const started = performance.now();
   const startedAt = Date.now();
-  const finish = (verdict: Verdict, facts: EvictionFacts | undefined, confirmedLive: boolean, reservation?: DecisionContext['reservation']): EvictionDecision => ({
+  const finish = (
+    verdict: Verdict,
+    facts: EvictionFacts | undefined,
+    confirmedLive: boolean,
+    { reservation, confirmFailed }: { reservation?: DecisionContext['reservation']; confirmFailed?: string } = {},
+  ): EvictionDecision => ({
     verdict,
+    ...(facts === undefined ? {} : { facts }),
+    ...(confirmFailed === undefined ? {} : { confirmFailed }),
     context: {
       nodeName: facts?.pod?.nodeName,
       podUid: facts?.pod?.uid,
@@ -83,8 +100,8 @@ export async function evaluateEviction(
     try {
       confirmedFacts = await cluster.confirm(attempt.namespace, attempt.podName);
     } catch (error) {
-      const unconfirmed = describeError(error);
-      return finish(decide(attempt, facts, { confirmFailed: unconfirmed, extraFindings: checkPolicies(attempt, facts, { unconfirmed }).findings }), facts, false);
+      const confirmFailed = describeError(error);
+      return finish(judgeEviction(attempt, facts, checkPolicies, confirmFailed), facts, false, { confirmFailed });
     }
     facts = confirmedFacts;
     confirmedLive = true;
@@ -112,5 +129,5 @@ export async function evaluateEviction(
     deadline: Math.min(Date.now() + RESERVATION_BUDGET_MS, startedAt + ANSWER_DEADLINE_MS),
   });
   if (outcome.result === 'failed') decideWith(view, { unreserved: outcome.error });
-  return finish(verdict, counted, confirmedLive, outcome);
+  return finish(verdict, counted, confirmedLive, { reservation: outcome });
 }

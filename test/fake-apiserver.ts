@@ -5,19 +5,36 @@
 // chunked JSON lines, BOOKMARK events, 410 Expired after compaction, and Status errors. core/v1
 // Events can be created, patched and listed (fake-events.ts), and made to fail. coordination/v1
 // Leases can be read, listed, created, updated and deleted with resourceVersion preconditions
-// (fake-leases.ts), and made to fail or stall.
+// (fake-leases.ts), and made to fail or stall. For the real kubectl: discovery (fake-discovery.ts),
+// Nodes and DaemonSets, PATCH (a cordon), field and label selectors on lists and watches
+// (fake-selectors.ts), and pods/eviction decided as kube-apiserver does (fake-eviction.ts), which
+// calls the validating webhooks of the stored ValidatingWebhookConfigurations (fake-admission.ts).
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
+import { FakeAdmission } from './fake-admission';
+import { discoveryDocument } from './fake-discovery';
 import { EVENTS_ROUTE, FakeEvents } from './fake-events';
 import { FakeLeases, LEASES_ROUTE } from './fake-leases';
+import { EVICTION_ROUTE, FakeEvictions } from './fake-eviction';
+import { mergePatch, parsePatch, readBody, statusBody, type Json } from './fake-http';
+import { querySelector } from './fake-selectors';
 import { makeTestCertificate, type TestCertificate } from './helpers/tls';
-import { statusBody } from './fake-status';
 
-type Resource = 'pods' | 'poddisruptionbudgets' | 'replicasets' | 'deployments' | 'statefulsets' | 'namespaces' | 'evictionpolicies';
+type Resource =
+  | 'pods'
+  | 'poddisruptionbudgets'
+  | 'replicasets'
+  | 'deployments'
+  | 'statefulsets'
+  | 'daemonsets'
+  | 'namespaces'
+  | 'nodes'
+  | 'evictionpolicies'
+  | 'validatingwebhookconfigurations';
 
 interface ResourceType {
   resource: Resource;
@@ -26,7 +43,7 @@ interface ResourceType {
   listKind: string;
   /** Singular name used in NotFound messages (`pods "x" not found`). */
   qualifiedName: string;
-  /** Namespaces and EvictionPolicies: no namespace in the key, the path or the object. */
+  /** Namespaces, Nodes, EvictionPolicies, …: no namespace in the key, the path or the object. */
   clusterScoped?: boolean;
 }
 
@@ -50,13 +67,23 @@ const RESOURCE_TYPES: Record<string, ResourceType> = {
   ReplicaSet: appsType('ReplicaSet', 'replicasets'),
   Deployment: appsType('Deployment', 'deployments'),
   StatefulSet: appsType('StatefulSet', 'statefulsets'),
+  DaemonSet: appsType('DaemonSet', 'daemonsets'),
   Namespace: { resource: 'namespaces', kind: 'Namespace', apiVersion: 'v1', listKind: 'NamespaceList', qualifiedName: 'namespaces', clusterScoped: true },
+  Node: { resource: 'nodes', kind: 'Node', apiVersion: 'v1', listKind: 'NodeList', qualifiedName: 'nodes', clusterScoped: true },
   EvictionPolicy: {
     resource: 'evictionpolicies',
     kind: 'EvictionPolicy',
     apiVersion: 'evictionguard.io/v1alpha1',
     listKind: 'EvictionPolicyList',
     qualifiedName: 'evictionpolicies.evictionguard.io',
+    clusterScoped: true,
+  },
+  ValidatingWebhookConfiguration: {
+    resource: 'validatingwebhookconfigurations',
+    kind: 'ValidatingWebhookConfiguration',
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    listKind: 'ValidatingWebhookConfigurationList',
+    qualifiedName: 'validatingwebhookconfigurations.admissionregistration.k8s.io',
     clusterScoped: true,
   },
 };
@@ -74,9 +101,15 @@ const ROUTES: { pattern: RegExp; type: ResourceType }[] = [
   { pattern: appsRoute('replicasets'), type: RESOURCE_TYPES.ReplicaSet },
   { pattern: appsRoute('deployments'), type: RESOURCE_TYPES.Deployment },
   { pattern: appsRoute('statefulsets'), type: RESOURCE_TYPES.StatefulSet },
+  { pattern: appsRoute('daemonsets'), type: RESOURCE_TYPES.DaemonSet },
   // Cluster-scoped: the only group is the name.
   { pattern: /^\/api\/v1\/namespaces(?:\/([^/]+))?$/, type: RESOURCE_TYPES.Namespace },
+  { pattern: /^\/api\/v1\/nodes(?:\/([^/]+))?$/, type: RESOURCE_TYPES.Node },
   { pattern: /^\/apis\/evictionguard\.io\/v1alpha1\/evictionpolicies(?:\/([^/]+))?$/, type: RESOURCE_TYPES.EvictionPolicy },
+  {
+    pattern: /^\/apis\/admissionregistration\.k8s\.io\/v1\/validatingwebhookconfigurations(?:\/([^/]+))?$/,
+    type: RESOURCE_TYPES.ValidatingWebhookConfiguration,
+  },
 ];
 
 /** A stored object, serialized once without kind/apiVersion as list items are. */
@@ -98,6 +131,8 @@ interface Watcher {
   namespace?: string;
   response: ServerResponse;
   bookmarks: boolean;
+  /** The watch's field and label selectors; events whose object they do not select are not sent. */
+  selects?: (object: Json) => boolean;
 }
 
 export interface RecordedRequest {
@@ -118,7 +153,6 @@ interface ContinueToken {
   resourceVersion: number;
   after: string;
 }
-
 
 /** Adds kind and apiVersion to a stored object, as GET and watch events carry them. */
 function withKind(type: ResourceType, json: string): string {
@@ -150,6 +184,10 @@ export class FakeApiServer {
   readonly events = new FakeEvents(() => String(++this.resourceVersionCounter));
   /** coordination.k8s.io/v1 Leases (fake-leases.ts): the webhook's reservation records, not watched. */
   readonly leases = new FakeLeases(() => String(++this.resourceVersionCounter));
+  /** Validating webhooks (fake-admission.ts), configured by stored ValidatingWebhookConfigurations. */
+  readonly admission = new FakeAdmission(this);
+  /** pods/eviction (fake-eviction.ts). */
+  readonly evictions = new FakeEvictions(this, this.admission);
 
   private resourceVersionCounter = 1;
   /** History at or below this resourceVersion is forgotten: watches from older versions get 410. */
@@ -220,6 +258,23 @@ export class FakeApiServer {
     this.history = [];
   }
 
+  /** A stored object with its kind and apiVersion, as a GET returns it. */
+  read(kind: string, namespace: string, name: string): KubeObject | undefined {
+    const type = this.typeOf(kind);
+    const stored = this.objects.get(type.resource)!.get(`${type.clusterScoped ? '' : namespace}/${name}`);
+    return stored === undefined ? undefined : (JSON.parse(withKind(type, stored.json)) as KubeObject);
+  }
+
+  /** The stored objects of a kind, of one namespace or all, in key order. */
+  readAll(kind: string, namespace?: string): KubeObject[] {
+    const type = this.typeOf(kind);
+    const objects = this.objects.get(type.resource)!;
+    const prefix = namespace === undefined || type.clusterScoped ? '' : `${namespace}/`;
+    return this.keysOf(type.resource)
+      .filter((key) => key.startsWith(prefix))
+      .map((key) => JSON.parse(withKind(type, objects.get(key)!.json)) as KubeObject);
+  }
+
   count(kind: string): number {
     return this.objects.get(this.typeOf(kind).resource)!.size;
   }
@@ -282,6 +337,7 @@ export class FakeApiServer {
   }
 
   async close(): Promise<void> {
+    this.evictions.close();
     this.watchers.clear();
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -334,7 +390,8 @@ export class FakeApiServer {
   }
 
   private watches(watcher: Watcher, event: StoredEvent): boolean {
-    return watcher.resource === event.resource && (watcher.namespace === undefined || watcher.namespace === event.namespace);
+    if (watcher.resource !== event.resource || (watcher.namespace !== undefined && watcher.namespace !== event.namespace)) return false;
+    return watcher.selects === undefined || watcher.selects((JSON.parse(event.line) as { object: Json }).object);
   }
 
   private keysOf(resource: Resource): string[] {
@@ -371,8 +428,18 @@ export class FakeApiServer {
       this.leases.handle(request, leasesMatch, url.searchParams, send);
       return;
     }
-    if (request.method !== 'GET') {
+    const evictionMatch = EVICTION_ROUTE.exec(url.pathname);
+    if (evictionMatch !== null && request.method === 'POST') {
+      this.evictions.handle(request, response, evictionMatch, url.searchParams.getAll('dryRun'));
+      return;
+    }
+    if (request.method !== 'GET' && request.method !== 'PATCH') {
       send(405, statusBody(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
+      return;
+    }
+    const discovery = request.method === 'GET' ? discoveryDocument(url.pathname, this.servedTypes(), url.host) : undefined;
+    if (discovery !== undefined) {
+      send(200, JSON.stringify(discovery));
       return;
     }
     for (const { pattern, type } of ROUTES) {
@@ -381,6 +448,11 @@ export class FakeApiServer {
       if (type.resource === 'evictionpolicies' && !this.evictionPolicyCrdInstalled) break;
       const decoded = match.slice(1).map((part) => (part === undefined ? undefined : decodeURIComponent(part)));
       const [namespace, name] = type.clusterScoped ? ['', decoded[0]] : decoded;
+      if (request.method === 'PATCH') {
+        if (name === undefined || namespace === undefined) send(405, statusBody(405, 'MethodNotAllowed', 'PATCH a named object'));
+        else this.patch(type, namespace, name, request, url.searchParams.getAll('dryRun').includes('All'), send);
+        return;
+      }
       if (type.clusterScoped && name === undefined && watch) this.watch(type, undefined, query, response);
       else if (type.clusterScoped && name === undefined) this.list(type, undefined, query, send);
       else if (name !== undefined && namespace !== undefined) this.get(type, namespace, name, send);
@@ -390,6 +462,40 @@ export class FakeApiServer {
       return;
     }
     send(404, statusBody(404, 'NotFound', 'the server could not find the requested resource'));
+  }
+
+  /** The resource types discovery lists now: EvictionPolicies only while their CRD is installed. */
+  private servedTypes(): ResourceType[] {
+    return Object.values(RESOURCE_TYPES).filter((type) => type.resource !== 'evictionpolicies' || this.evictionPolicyCrdInstalled);
+  }
+
+  /**
+   * A merge or strategic merge patch of a stored object (kubectl cordon: {"spec":{"unschedulable":true}}).
+   * A dry run answers with the patched object and stores nothing.
+   */
+  private patch(type: ResourceType, namespace: string, name: string, request: IncomingMessage, dryRun: boolean, send: (code: number, body: string) => void): void {
+    const contentType = String(request.headers['content-type'] ?? '').split(';')[0].trim();
+    void readBody(request).then((text) => {
+      const parsed = parsePatch(contentType, text);
+      if ('code' in parsed) {
+        send(parsed.code, parsed.body);
+        return;
+      }
+      const existing = this.read(type.kind, namespace, name);
+      if (existing === undefined) {
+        send(404, statusBody(404, 'NotFound', `${type.qualifiedName} "${name}" not found`, { name, kind: type.resource }));
+        return;
+      }
+      // metadata.name, namespace and uid are the object's identity: a patch does not move it.
+      const patched = mergePatch(existing as unknown as Json, parsed.patch) as unknown as KubeObject;
+      patched.metadata = { ...patched.metadata, name, uid: existing.metadata.uid, ...(type.clusterScoped ? {} : { namespace }) };
+      if (dryRun) {
+        send(200, JSON.stringify(patched));
+        return;
+      }
+      this.upsert(patched);
+      send(200, JSON.stringify(this.read(type.kind, namespace, name)));
+    });
   }
 
   private get(type: ResourceType, namespace: string, name: string, send: (code: number, body: string) => void): void {
@@ -427,6 +533,11 @@ export class FakeApiServer {
       after = token.after;
     }
 
+    const selects = querySelector(query);
+    if (typeof selects === 'string') {
+      send(400, statusBody(400, 'BadRequest', selects));
+      return;
+    }
     const keys = this.keysOf(type.resource);
     const prefix = namespace === undefined ? '' : `${namespace}/`;
     let index = after === undefined ? lowerBound(keys, prefix) : lowerBound(keys, after + '\u0000');
@@ -434,7 +545,8 @@ export class FakeApiServer {
     const objects = this.objects.get(type.resource)!;
     const items: string[] = [];
     while (index < keys.length && keys[index].startsWith(prefix) && (limit <= 0 || items.length < limit)) {
-      items.push(objects.get(keys[index])!.json);
+      const { json } = objects.get(keys[index])!;
+      if (selects === undefined || selects(JSON.parse(json) as Json)) items.push(json);
       index++;
     }
     const more = index < keys.length && keys[index].startsWith(prefix);
@@ -448,6 +560,13 @@ export class FakeApiServer {
   }
 
   private watch(type: ResourceType, namespace: string | undefined, query: Record<string, string>, response: ServerResponse): void {
+    const selects = querySelector(query);
+    if (typeof selects === 'string') {
+      const body = statusBody(400, 'BadRequest', selects);
+      response.writeHead(400, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      response.end(body);
+      return;
+    }
     response.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
     response.flushHeaders();
     const from = query.resourceVersion;
@@ -456,12 +575,12 @@ export class FakeApiServer {
       response.end(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
       return;
     }
-    const watcher: Watcher = { resource: type.resource, namespace, response, bookmarks: query.allowWatchBookmarks === 'true' };
+    const watcher: Watcher = { resource: type.resource, namespace, response, bookmarks: query.allowWatchBookmarks === 'true', selects };
     if (from === undefined || from === '' || from === '0') {
       // No resourceVersion: the real server starts with a synthetic ADDED for every current object.
       const objects = this.objects.get(type.resource)!;
       for (const key of this.keysOf(type.resource)) {
-        if (namespace === undefined || key.startsWith(`${namespace}/`)) {
+        if ((namespace === undefined || key.startsWith(`${namespace}/`)) && (selects === undefined || selects(JSON.parse(objects.get(key)!.json) as Json))) {
           response.write(`{"type":"ADDED","object":${withKind(type, objects.get(key)!.json)}}\n`);
         }
       }

@@ -4,12 +4,10 @@
 // another delays each answer, to show that Events stay off the webhook's request path.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { isObject, statusBody } from './fake-status';
+import { isObject, mergePatch, parsePatch, readBody, statusBody, type Json } from './fake-http';
 
 /** /api/v1/events, /api/v1/namespaces/{ns}/events, /api/v1/namespaces/{ns}/events/{name}. */
 export const EVENTS_ROUTE = /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?events(?:\/([^/]+))?$/;
-
-const PATCH_TYPES = ['application/merge-patch+json', 'application/strategic-merge-patch+json'];
 
 export interface StoredKubeEvent {
   metadata: { name: string; namespace: string; uid: string; resourceVersion: string; creationTimestamp: string };
@@ -35,20 +33,6 @@ export interface EventWrite {
 }
 
 type Send = (code: number, body: string) => void;
-type Json = Record<string, unknown>;
-
-
-
-/** RFC 7386: objects merge recursively, null deletes, anything else replaces. */
-function mergePatch(target: Json, patch: Json): Json {
-  const merged: Json = { ...target };
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete merged[key];
-    else if (isObject(value) && isObject(merged[key])) merged[key] = mergePatch(merged[key] as Json, value);
-    else merged[key] = value;
-  }
-  return merged;
-}
 
 export class FakeEvents {
   /** While true, every Events request answers 500 InternalError. */
@@ -74,9 +58,7 @@ export class FakeEvents {
 
   handle(request: IncomingMessage, match: RegExpExecArray, send: Send): void {
     const [namespace, name] = match.slice(1).map((part) => (part === undefined ? undefined : decodeURIComponent(part)));
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
+    void readBody(request).then((text) => {
       const answer: Send = (code, body) => {
         const reply = () => {
           if (request.method === 'POST' || request.method === 'PATCH') {
@@ -91,18 +73,17 @@ export class FakeEvents {
         answer(500, statusBody(500, 'InternalError', 'Internal error occurred: the fake Events API is failing'));
         return;
       }
-      const body = Buffer.concat(chunks).toString('utf8');
       switch (request.method) {
         case 'GET':
           this.get(namespace, name, answer);
           return;
         case 'POST':
           if (namespace === undefined || name !== undefined) answer(405, statusBody(405, 'MethodNotAllowed', 'POST events to a namespace collection'));
-          else this.create(namespace, body, answer);
+          else this.create(namespace, text, answer);
           return;
         case 'PATCH':
           if (namespace === undefined || name === undefined) answer(405, statusBody(405, 'MethodNotAllowed', 'PATCH a named event'));
-          else this.patch(namespace, name, String(request.headers['content-type'] ?? '').split(';')[0].trim(), body, answer);
+          else this.patch(namespace, name, String(request.headers['content-type'] ?? '').split(';')[0].trim(), text, answer);
           return;
         default:
           answer(405, statusBody(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
@@ -156,8 +137,9 @@ export class FakeEvents {
   }
 
   private patch(namespace: string, name: string, contentType: string, text: string, send: Send): void {
-    if (!PATCH_TYPES.includes(contentType)) {
-      send(415, statusBody(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`));
+    const parsed = parsePatch(contentType, text);
+    if ('code' in parsed) {
+      send(parsed.code, parsed.body);
       return;
     }
     const key = `${namespace}/${name}`;
@@ -166,18 +148,7 @@ export class FakeEvents {
       send(404, statusBody(404, 'NotFound', `events "${name}" not found`));
       return;
     }
-    let patch: unknown;
-    try {
-      patch = JSON.parse(text);
-    } catch {
-      send(400, statusBody(400, 'BadRequest', 'the patch is not JSON'));
-      return;
-    }
-    if (!isObject(patch)) {
-      send(400, statusBody(400, 'BadRequest', 'the patch is not a JSON object'));
-      return;
-    }
-    const merged = mergePatch(existing as Json, patch) as StoredKubeEvent;
+    const merged = mergePatch(existing as Json, parsed.patch) as StoredKubeEvent;
     merged.metadata = { ...existing.metadata, resourceVersion: this.nextResourceVersion() };
     this.stored.set(key, merged);
     send(200, JSON.stringify({ kind: 'Event', apiVersion: 'v1', ...merged }));

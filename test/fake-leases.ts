@@ -5,7 +5,7 @@
 // tests of what the webhook does when its records cannot be written.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { isObject, statusBody } from './fake-status';
+import { isObject, statusBody } from './fake-http';
 
 /** /apis/coordination.k8s.io/v1/namespaces/{ns}/leases and /apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{name}. */
 export const LEASES_ROUTE = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/;

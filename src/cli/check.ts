@@ -12,14 +12,18 @@ import { parseOutputFormat, renderTable, type OutputFormat } from './render';
 import { runReportCommand } from './report-command';
 import { EXIT, parseChoice, parseFlags, parseSeconds, UsageError } from './usage';
 
-export const CHECK_USAGE = `Usage: eviction-guard check (--node NAME | --namespace NS | POD...) [flags]
+export const CHECK_USAGE = `Usage: eviction-guard check (--node NAME... | --namespace NS | POD...) [flags]
 
-Drain preflight: for every pod a drain would touch, what kubectl drain's own filters do with it and
-whether its eviction would pass right now (the webhook's PDB mirror and EvictionPolicies).
+Drain plan: for every pod a drain would touch, what kubectl drain's own filters do with it and what
+its eviction gets (the webhook's PDB mirror and EvictionPolicies), in the order the drain sends
+them, each planned eviction using up PDB budget and policy limits for the pods after it:
+EVICT now, WAIT for earlier evictions to be replaced, BLOCKED (429 that waiting does not clear),
+DENIED (403, 500), SKIP, REFUSED (a drain filter), NOT FOUND.
 PODs are NAMESPACE/NAME, or NAME with --namespace (default "default").
 
 Flags:
-  --node NAME               the pods on this node, as "kubectl drain NAME" would see them
+  --node NAME               the pods on this node, as "kubectl drain NAME" would see them; repeat
+                            it to plan a node-pool rotation (nodes drained one after another)
   -n, --namespace NS        the pods of this namespace; with PODs, their namespace
   --ignore-daemonsets       kubectl drain's flags: they change what its filters do
   --delete-emptydir-data    (alias --delete-local-data)
@@ -66,7 +70,7 @@ export function parseCheckOptions(argv: string[]): CheckOptions | 'help' {
   const { values, positionals } = parseFlags(
     argv,
     {
-      node: { type: 'string' },
+      node: { type: 'string', multiple: true },
       namespace: { type: 'string', short: 'n' },
       'ignore-daemonsets': { type: 'boolean' },
       'delete-emptydir-data': { type: 'boolean' },
@@ -86,14 +90,16 @@ export function parseCheckOptions(argv: string[]): CheckOptions | 'help' {
     true,
   );
   if (values.help) return 'help';
-  const node = values.node as string | undefined;
+  const nodes = values.node as string[] | undefined;
   const namespace = values.namespace as string | undefined;
-  const chosen = [node !== undefined, positionals.length > 0, namespace !== undefined && positionals.length === 0].filter(Boolean).length;
-  if (chosen !== 1) throw new UsageError('give exactly one of --node NAME, --namespace NS, or PODs', CHECK_USAGE);
-  if (node === '') throw new UsageError('--node needs a node name', CHECK_USAGE);
+  const chosen = [nodes !== undefined, positionals.length > 0, namespace !== undefined && positionals.length === 0].filter(Boolean).length;
+  if (chosen !== 1) throw new UsageError('give exactly one of --node NAME (repeatable), --namespace NS, or PODs', CHECK_USAGE);
+  if (nodes?.includes('')) throw new UsageError('--node needs a node name', CHECK_USAGE);
+  const repeated = nodes?.find((node, index) => nodes.indexOf(node) !== index);
+  if (repeated !== undefined) throw new UsageError(`--node ${repeated} is given twice: a drain plan drains each node once`, CHECK_USAGE);
   const scope: DrainScope =
-    node !== undefined
-      ? { node }
+    nodes !== undefined
+      ? { nodes }
       : positionals.length > 0
         ? { pods: positionals.map((argument) => parsePodArgument(argument, namespace)) }
         : { namespace: namespace! };
@@ -122,6 +128,7 @@ export function parseCheckOptions(argv: string[]): CheckOptions | 'help' {
 
 const RESULT_LABELS: Record<PodResult, string> = {
   evict: 'EVICT',
+  wait: 'WAIT',
   skip: 'SKIP',
   refuse: 'REFUSED',
   block: 'BLOCKED',
@@ -131,7 +138,12 @@ const RESULT_LABELS: Record<PodResult, string> = {
 
 const DETAIL_WIDTH = 90;
 
-/** The kubectl-like report: one row per pod, then the why of every pod that stops the drain, then the summary. */
+/** "the replacement of shop/a", "2 replacements: shop/a, shop/b". */
+function describeWait(waitsFor: readonly string[]): string {
+  return waitsFor.length === 1 ? `the replacement of ${waitsFor[0]}` : `${waitsFor.length} replacements: ${waitsFor.join(', ')}`;
+}
+
+/** The kubectl-like report: one row per pod in drain order, the why of every pod that waits or stops the drain, then the summary. */
 export function renderDrainTable(report: DrainReport): string {
   const rows = report.pods.map((pod) => [
     pod.namespace,
@@ -140,18 +152,21 @@ export function renderDrainTable(report: DrainReport): string {
     RESULT_LABELS[pod.result],
     pod.code === undefined ? '-' : String(pod.code),
     pod.decidedBy ?? '-',
-    clip(pod.message.split('\n')[0], DETAIL_WIDTH),
+    clip(pod.result === 'wait' ? `after ${describeWait(pod.waitsFor ?? [])}` : pod.message.split('\n')[0], DETAIL_WIDTH),
   ]);
   const sections = [rows.length === 0 ? `No pods in ${report.scope}.` : renderTable(['NAMESPACE', 'POD', 'NODE', 'RESULT', 'CODE', 'CHECK', 'DETAIL'], rows)];
 
-  const stopping = report.pods.filter((pod) => pod.result !== 'evict' && pod.result !== 'skip');
+  const waiting = report.pods.filter((pod) => pod.result === 'wait');
+  if (waiting.length > 0) sections.push(['Waits:', ...waiting.flatMap(explainPod)].join('\n'));
+  const stopping = report.pods.filter((pod) => pod.result !== 'evict' && pod.result !== 'wait' && pod.result !== 'skip');
   if (stopping.length > 0) sections.push(['Why:', ...stopping.flatMap(explainPod)].join('\n'));
-  // Pods that stop the drain have their why above; warnings of the others are what drain prints.
+  // Pods that wait or stop the drain have their why above; warnings of the others are what drain prints.
   const warned = report.pods.filter((pod) => (pod.result === 'evict' || pod.result === 'skip') && pod.warnings.length > 0);
   if (warned.length > 0) {
     sections.push(['Warnings:', ...warned.flatMap((pod) => pod.warnings.map((warning) => `  ${pod.namespace}/${pod.name}: ${warning}`))].join('\n'));
   }
   if (report.notes.length > 0) sections.push(['Notes:', ...report.notes.map((note) => `  ${note}`)].join('\n'));
+  if (report.assumptions.length > 0) sections.push(['The plan assumes that', ...report.assumptions.map((assumption) => `  ${assumption};`)].join('\n').replace(/;$/, '.'));
   sections.push(report.summary);
   return `${sections.join('\n\n')}\n`;
 }
@@ -159,6 +174,8 @@ export function renderDrainTable(report: DrainReport): string {
 function explainPod(pod: PodCheck): string[] {
   const code = pod.code === undefined ? '' : ` ${pod.code}`;
   const lines = [`  ${pod.namespace}/${pod.name}: ${RESULT_LABELS[pod.result]}${code}${pod.decidedBy ? ` by ${pod.decidedBy}` : ''}`];
+  const waitsFor = pod.waitsFor ?? [];
+  if (pod.result === 'wait') lines.push(`    Goes once ${waitsFor.join(', ')} ${waitsFor.length === 1 ? 'is' : 'are'} replaced and Ready.`);
   lines.push(...pod.message.split('\n').map((line) => `    ${line}`));
   if (pod.hint) lines.push(`    Fix: ${pod.hint}`);
   return lines;

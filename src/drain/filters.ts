@@ -35,7 +35,7 @@ export interface DrainNote {
 }
 
 /**
- * evict: drain sends an eviction (kubectl prints the warnings).
+ * evict: drain sends an eviction (kubectl prints the warning, if any).
  * skip: drain leaves the pod on the node (DaemonSet pods with --ignore-daemonsets, mirror pods).
  * refuse: drain stops before evicting anything on the node ("unable to drain node").
  */
@@ -74,11 +74,14 @@ const FILTERS: readonly FilterFunction[] = [daemonSetFilter, mirrorPodFilter, lo
 
 /** What kubectl drain does with the pod: the first filter that does not evict decides. */
 export function drainDisposition(pod: PodFacts, flags: DrainFlags): DrainDisposition {
-  const warnings: DrainNote[] = [];
+  let last: FilterStep | undefined;
   for (const filter of FILTERS) {
     const step = filter(pod, flags);
     if (!step.evict) return 'skip' in step ? { kind: 'skip', note: step.skip } : { kind: 'refuse', note: step.refuse };
-    if (step.warning) warnings.push(step.warning);
+    last = step;
   }
-  return { kind: 'evict', warnings };
+  // kubectl keeps only the last filter's status, so an earlier filter's warning is dropped: an
+  // emptyDir pod with a controller is evicted without "deleting Pods with local storage"
+  // (kubectl pkg/drain/filters.go: "this warning gets dropped by subsequent filters").
+  return { kind: 'evict', warnings: last !== undefined && 'warning' in last && last.warning ? [last.warning] : [] };
 }

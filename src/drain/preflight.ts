@@ -1,31 +1,33 @@
 // The drain preflight behind `eviction-guard check`: for every pod a drain would touch, what
-// kubectl drain's filters do with it and what its eviction would get right now, from the very
-// evaluateEviction()/decide() the webhook answers with. Reads the cluster; prints nothing.
+// kubectl drain's filters do with it, then the drain plan (plan.ts): each eviction judged by the very
+// decide() and policies the webhook answers with, in the order the drain sends them, each one using
+// up budget for the pods after it. Reads the cluster; prints nothing.
 import type { ClusterView } from '../cluster/view';
 import { decisiveDenial } from '../decide';
 import type { EvictionAttempt, Finding, PodFacts, Requester, Verdict } from '../domain';
-import { evaluateEviction, type PolicyCheck } from '../evaluate';
-import { matchingPdbs } from '../pdb/mirror';
+import { evaluateEviction, judgeEviction, type PolicyCheck } from '../evaluate';
 import { qualifiedName } from '../pdb/explain';
 import { drainDisposition, type DrainFlags, type DrainNote } from './filters';
+import { denialCode, planDrain, type PlanCandidate, type PlannedPod } from './plan';
 
-/** Which pods a drain would touch. */
-export type DrainScope = { node: string } | { namespace: string } | { pods: readonly { namespace: string; name: string }[] };
+/** Which pods a drain would touch: nodes drained in this order, a namespace, or pods. */
+export type DrainScope = { nodes: readonly string[] } | { namespace: string } | { pods: readonly { namespace: string; name: string }[] };
 
 /**
- * evict: the eviction would be allowed now. skip: drain leaves the pod (DaemonSet with
- * --ignore-daemonsets, mirror pod). refuse: a drain filter stops the whole drain before any
- * eviction. block: a 429, which kubectl drain retries every 5 s (forever without --timeout).
+ * evict: the eviction passes when the drain reaches it. wait: 429 first, then passes once earlier
+ * evictions are replaced (drain retries every 5 s). skip: drain leaves the pod (DaemonSet with
+ * --ignore-daemonsets, mirror pod). refuse: a drain filter stops the node's drain before any
+ * eviction. block: a 429 that replacements do not clear (drain retries forever without --timeout).
  * fail: any other denial (403, 500), which drain does not retry. missing: no such pod.
  */
-export type PodResult = 'evict' | 'skip' | 'refuse' | 'block' | 'fail' | 'missing';
+export type PodResult = 'evict' | 'wait' | 'skip' | 'refuse' | 'block' | 'fail' | 'missing';
 
 export interface PodCheck {
   namespace: string;
   name: string;
   node?: string;
   result: PodResult;
-  /** HTTP code of the denial (429, 403, 500). */
+  /** HTTP code of the denial (429, 403, 500); 429 for a pod that waits. */
   code?: number;
   /** The check or drain filter that decided (pdb/budget, policy/<name>/<rule>, drain/daemonset). */
   decidedBy?: string;
@@ -39,18 +41,24 @@ export interface PodCheck {
   /** Admission warnings and drain filter warnings. */
   warnings: string[];
   pdbs: string[];
+  /** evict and wait: the wave of the plan that evicts it (1 = at once). */
+  wave?: number;
+  /** wait: the earlier evictions (namespace/name) whose replacements must be Ready first. */
+  waitsFor?: string[];
 }
 
 export interface DrainReport {
-  /** "node node-a", "namespace shop" or "3 pods". */
+  /** "node node-a", "nodes a, b", "namespace shop" or "3 pods". */
   scope: string;
-  /** True when a drain would finish now: no filter refuses, no eviction is denied, every pod exists. */
+  /** True when the drain would finish: no filter refuses, nothing is blocked or denied, every pod exists. */
   completes: boolean;
   pods: PodCheck[];
   counts: Record<PodResult, number>;
   /** Pods that stop the drain, by deciding check. */
   blockers: Record<string, number>;
-  /** Things that slow a drain without stopping it (evictions that must wait their turn on a PDB). */
+  /** What the plan takes for granted about the cluster while the drain runs. */
+  assumptions: string[];
+  /** Things about the drain as a whole (a node the drain would hang on). */
   notes: string[];
   summary: string;
 }
@@ -61,26 +69,23 @@ export interface PreflightOptions {
   checkPolicies?: PolicyCheck;
   /** Evaluations in flight at once (live confirm reads). */
   concurrency?: number;
+  /** The plan's clock (default: now). */
+  now?: Date;
 }
 
 export const DRAIN_FILTER_CHECK_PREFIX = 'drain/';
 
-const RESULTS: readonly PodResult[] = ['evict', 'skip', 'refuse', 'block', 'fail', 'missing'];
+const RESULTS: readonly PodResult[] = ['evict', 'wait', 'skip', 'refuse', 'block', 'fail', 'missing'];
 const STOPPING: ReadonlySet<PodResult> = new Set(['refuse', 'block', 'fail', 'missing']);
 
+export const REPLACEMENT_ASSUMPTION =
+  'evicted pods are replaced by their controllers on nodes outside this plan, the replacements become Ready in the order the pods were evicted, and nothing else changes meanwhile';
+export const NODE_ORDER_ASSUMPTION = 'the nodes are drained one after another in the order given, each once the evictions before it are replaced';
+
 export function describeScope(scope: DrainScope): string {
-  if ('node' in scope) return `node ${scope.node}`;
+  if ('nodes' in scope) return scope.nodes.length === 1 ? `node ${scope.nodes[0]}` : `nodes ${scope.nodes.join(', ')}`;
   if ('namespace' in scope) return `namespace ${scope.namespace}`;
   return scope.pods.length === 1 ? `pod ${qualifiedName(scope.pods[0])}` : `${scope.pods.length} pods`;
-}
-
-/** Preflight of a drain of `scope`: every pod's filter result and eviction verdict, and whether the drain would complete. */
-export async function checkDrain(view: ClusterView, scope: DrainScope, options: PreflightOptions): Promise<DrainReport> {
-  const targets = await podsInScope(view, scope);
-  const pods = await mapConcurrently(targets, options.concurrency ?? 8, async (target, index) =>
-    target.pod === undefined ? missingPod(target.namespace, target.name) : checkPod(view, target.pod, index, options),
-  );
-  return summarize(describeScope(scope), pods, view, targets);
 }
 
 interface Target {
@@ -89,32 +94,54 @@ interface Target {
   pod: PodFacts | undefined;
 }
 
+/** A target after the filters and the webhook's answer on the cluster as it is: a result, or an eviction to plan. */
+type Checked = { check: PodCheck } | { candidate: PlanCandidate; base: PodCheckBase; filterWarnings: string[] };
+
+type PodCheckBase = Pick<PodCheck, 'namespace' | 'name' | 'node'>;
+
+/** Preflight of a drain of `scope`: every pod's filter result and planned eviction, and whether the drain would complete. */
+export async function checkDrain(view: ClusterView, scope: DrainScope, options: PreflightOptions): Promise<DrainReport> {
+  const steps = await targetsInScope(view, scope);
+  const checked = await mapConcurrently(steps.flat(), options.concurrency ?? 8, (target, index) => checkTarget(view, target, index, options));
+  let offset = 0;
+  const candidates = steps.map((targets) => checked.slice(offset, (offset += targets.length)).flatMap((entry) => ('candidate' in entry ? [entry.candidate] : [])));
+  const plan = planDrain(candidates, {
+    judge: (attempt, facts, unconfirmed) => judgeEviction(attempt, facts, options.checkPolicies, unconfirmed),
+    now: options.now ?? new Date(),
+  });
+  const pods = checked.map((entry) => ('check' in entry ? entry.check : plannedCheck(entry.base, plan.get(qualifiedName(entry.base))!, entry.filterWarnings)));
+  return summarize(scope, pods);
+}
+
 const byName = (a: { namespace: string; name: string }, b: { namespace: string; name: string }) =>
   a.namespace === b.namespace ? a.name.localeCompare(b.name) : a.namespace.localeCompare(b.namespace);
 
-async function podsInScope(view: ClusterView, scope: DrainScope): Promise<Target[]> {
+/** The pods of each drain step, in the order the drain meets them: kubectl lists a node's pods by namespace and name. */
+async function targetsInScope(view: ClusterView, scope: DrainScope): Promise<Target[][]> {
   if ('pods' in scope) {
-    return Promise.all(scope.pods.map(async ({ namespace, name }) => ({ namespace, name, pod: (await view.facts(namespace, name)).pod })));
+    return [await Promise.all(scope.pods.map(async ({ namespace, name }) => ({ namespace, name, pod: (await view.facts(namespace, name)).pod })))];
   }
   const inventory = view.inventory();
-  const pods = 'node' in scope ? inventory.podsOnNode(scope.node) : inventory.podsInNamespace(scope.namespace);
-  return [...pods].sort(byName).map((pod) => ({ namespace: pod.namespace, name: pod.name, pod }));
-}
-
-function missingPod(namespace: string, name: string): PodCheck {
-  return { namespace, name, result: 'missing', checks: [], message: `Pod ${namespace}/${name} does not exist.`, warnings: [], pdbs: [] };
+  const toTargets = (pods: readonly PodFacts[]) => [...pods].sort(byName).map((pod) => ({ namespace: pod.namespace, name: pod.name, pod }));
+  if ('namespace' in scope) return [toTargets(inventory.podsInNamespace(scope.namespace))];
+  return scope.nodes.map((node) => toTargets(inventory.podsOnNode(node)));
 }
 
 function filterCheck(note: DrainNote): string {
   return `${DRAIN_FILTER_CHECK_PREFIX}${note.filter}`;
 }
 
-async function checkPod(view: ClusterView, pod: PodFacts, index: number, options: PreflightOptions): Promise<PodCheck> {
-  const base = { namespace: pod.namespace, name: pod.name, ...(pod.nodeName ? { node: pod.nodeName } : {}) };
+async function checkTarget(view: ClusterView, target: Target, index: number, options: PreflightOptions): Promise<Checked> {
+  const { pod } = target;
+  if (pod === undefined) {
+    const message = `Pod ${target.namespace}/${target.name} does not exist.`;
+    return { check: { namespace: target.namespace, name: target.name, result: 'missing', checks: [], message, warnings: [], pdbs: [] } };
+  }
+  const base: PodCheckBase = { namespace: pod.namespace, name: pod.name, ...(pod.nodeName ? { node: pod.nodeName } : {}) };
   const disposition = drainDisposition(pod, options.flags);
   if (disposition.kind !== 'evict') {
     const { note } = disposition;
-    return {
+    const check: PodCheck = {
       ...base,
       result: disposition.kind,
       decidedBy: filterCheck(note),
@@ -125,6 +152,7 @@ async function checkPod(view: ClusterView, pod: PodFacts, index: number, options
       warnings: [],
       pdbs: [],
     };
+    return { check };
   }
 
   const attempt: EvictionAttempt = {
@@ -135,9 +163,19 @@ async function checkPod(view: ClusterView, pod: PodFacts, index: number, options
     requester: options.requester,
     dryRun: false,
   };
-  const { verdict } = await evaluateEviction(attempt, view, options.checkPolicies);
+  // The webhook's own shell: cached facts, and a live read to confirm a denial.
+  const { verdict, facts, confirmFailed } = await evaluateEviction(attempt, view, options.checkPolicies);
   const filterWarnings = disposition.warnings.map((note) => `${note.message} (${note.flag})`);
-  return { ...base, ...verdictResult(verdict), warnings: [...filterWarnings, ...verdict.warnings], pdbs: verdict.pdbs, checks: verdict.findings.map((f) => f.check) };
+  if (facts?.pod === undefined) {
+    // The cluster could not be read (the verdict failed open), or the pod went away meanwhile.
+    return { check: { ...base, ...verdictResult(verdict), ...verdictDetails(verdict, filterWarnings) } };
+  }
+  const candidate: PlanCandidate = { attempt, facts: { ...facts, pod: facts.pod }, ...(confirmFailed === undefined ? {} : { unconfirmed: confirmFailed }) };
+  return { candidate, base, filterWarnings };
+}
+
+function verdictDetails(verdict: Verdict, filterWarnings: readonly string[]): Pick<PodCheck, 'warnings' | 'pdbs' | 'checks'> {
+  return { warnings: [...filterWarnings, ...verdict.warnings], pdbs: verdict.pdbs, checks: verdict.findings.map((finding) => finding.check) };
 }
 
 function verdictResult(verdict: Verdict): Pick<PodCheck, 'result' | 'code' | 'decidedBy' | 'message' | 'hint'> {
@@ -147,7 +185,7 @@ function verdictResult(verdict: Verdict): Pick<PodCheck, 'result' | 'code' | 'de
     const shown: Finding | undefined = verdict.findings.find((finding) => finding.action === 'warn') ?? verdict.findings[0];
     return { result: 'evict', message: shown?.message ?? 'Allowed.', ...(shown?.hint ? { hint: shown.hint } : {}) };
   }
-  const code = verdict.status?.code ?? denial.code ?? 403;
+  const code = denialCode(verdict)!;
   return {
     result: code === 429 ? 'block' : 'fail',
     code,
@@ -157,36 +195,19 @@ function verdictResult(verdict: Verdict): Pick<PodCheck, 'result' | 'code' | 'de
   };
 }
 
-/**
- * Evictions that pass one at a time: a drain sends them all at once, and a PDB allowing N
- * disruptions lets N through; the rest get 429 until replacements are Ready. The drain still
- * finishes, later.
- */
-function queuedEvictions(pods: readonly PodCheck[], view: ClusterView, targets: readonly Target[]): string[] {
-  const inventory = view.inventory();
-  const evicting = new Map<string, { allowed: number; pods: string[] }>();
-  const facts = new Map(targets.map((target) => [`${target.namespace}/${target.name}`, target.pod]));
-  for (const check of pods) {
-    if (check.result !== 'evict') continue;
-    const pod = facts.get(`${check.namespace}/${check.name}`);
-    if (pod === undefined || pod.phase !== 'Running' || pod.deleting) continue;
-    const [pdb, ...others] = matchingPdbs(pod, inventory.pdbsInNamespace(pod.namespace));
-    if (pdb === undefined || others.length > 0) continue;
-    const name = qualifiedName(pdb);
-    const entry = evicting.get(name) ?? { allowed: pdb.status.disruptionsAllowed, pods: [] };
-    entry.pods.push(check.name);
-    evicting.set(name, entry);
+function plannedCheck(base: PodCheckBase, planned: PlannedPod, filterWarnings: readonly string[]): PodCheck {
+  const check: PodCheck = { ...base, ...verdictResult(planned.verdict), ...verdictDetails(planned.verdict, filterWarnings) };
+  if (planned.wave !== undefined) check.wave = planned.wave;
+  if (planned.result === 'wait') {
+    check.result = 'wait';
+    check.waitsFor = planned.waitsFor ?? [];
+    // The fix of a 429 that only waits is the waiting.
+    delete check.hint;
   }
-  return [...evicting]
-    .filter(([, entry]) => entry.pods.length > entry.allowed)
-    .map(
-      ([name, entry]) =>
-        `PDB ${name} allows ${entry.allowed} disruption(s) now and this drain evicts ${entry.pods.length} of its pods (${entry.pods.join(', ')}): ` +
-        'the rest wait (429, retried every 5s) until replacements are Ready.',
-    );
+  return check;
 }
 
-function summarize(scope: string, pods: PodCheck[], view: ClusterView, targets: readonly Target[]): DrainReport {
+function summarize(scope: DrainScope, pods: PodCheck[]): DrainReport {
   const counts = Object.fromEntries(RESULTS.map((result) => [result, 0])) as Record<PodResult, number>;
   const blockers: Record<string, number> = {};
   for (const pod of pods) {
@@ -196,27 +217,44 @@ function summarize(scope: string, pods: PodCheck[], view: ClusterView, targets: 
       blockers[key] = (blockers[key] ?? 0) + 1;
     }
   }
-  const stopping = pods.filter((pod) => STOPPING.has(pod.result)).length;
-  const completes = stopping === 0;
-  const notes = queuedEvictions(pods, view, targets);
-  return { scope, completes, pods, counts, blockers, notes, summary: summaryLine(scope, pods.length, counts, blockers, completes) };
+  const completes = pods.every((pod) => !STOPPING.has(pod.result));
+  const assumptions: string[] = [];
+  if (counts.evict + counts.wait > 0) assumptions.push(REPLACEMENT_ASSUMPTION);
+  if ('nodes' in scope && scope.nodes.length > 1) assumptions.push(NODE_ORDER_ASSUMPTION);
+  return { scope: describeScope(scope), completes, pods, counts, blockers, assumptions, notes: hangingNodes(scope, pods), summary: summaryLine(describeScope(scope), counts, blockers, completes) };
 }
 
-function summaryLine(scope: string, total: number, counts: Record<PodResult, number>, blockers: Record<string, number>, completes: boolean): string {
-  const tally = `${total} pod(s): ${counts.evict} would be evicted, ${counts.skip} skipped`;
-  if (completes) return `Drain of ${scope} would complete. ${tally}.`;
-  const stopping = counts.refuse + counts.block + counts.fail + counts.missing;
+/** kubectl drain A B stays on A while a pod of A gets 429, so B is reached only with --timeout. */
+function hangingNodes(scope: DrainScope, pods: readonly PodCheck[]): string[] {
+  if (!('nodes' in scope)) return [];
+  return scope.nodes.slice(0, -1).flatMap((node) => {
+    const blocked = pods.filter((pod) => pod.node === node && pod.result === 'block').length;
+    return blocked === 0
+      ? []
+      : [`kubectl drain stays on node ${node} while its ${blocked} blocked pod(s) get 429 (until --timeout); the nodes after it are planned as if it had finished.`];
+  });
+}
+
+function summaryLine(scope: string, counts: Record<PodResult, number>, blockers: Record<string, number>, completes: boolean): string {
+  const others = [
+    counts.fail > 0 ? `${counts.fail} denied` : '',
+    counts.refuse > 0 ? `${counts.refuse} refused` : '',
+    counts.missing > 0 ? `${counts.missing} not found` : '',
+    counts.skip > 0 ? `${counts.skip} skipped` : '',
+  ].filter((part) => part !== '');
+  const tally = `${counts.evict} evict now, ${counts.wait} wait for replacements, ${counts.block} blocked${others.length > 0 ? `; ${others.join(', ')}` : ''}`;
+  if (completes) return `Drain of ${scope} would complete: ${tally}.`;
   const why = Object.entries(blockers)
     .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
     .map(([check, count]) => `${count} ${check}`)
     .join(', ');
   const effects = [
-    counts.refuse > 0 ? `${counts.refuse} refused by kubectl drain's filters (nothing is evicted until fixed)` : '',
+    counts.refuse > 0 ? `${counts.refuse} refused by kubectl drain's filters (nothing on the node is evicted until fixed)` : '',
     counts.block > 0 ? `${counts.block} blocked with 429 (drain retries every 5s, forever without --timeout)` : '',
     counts.fail > 0 ? `${counts.fail} denied without retry (drain fails on them)` : '',
     counts.missing > 0 ? `${counts.missing} not found` : '',
   ].filter((part) => part !== '');
-  return `Drain of ${scope} would NOT complete: ${stopping} of ${total} pod(s) stop it (${why}): ${effects.join('; ')}. ${tally}.`;
+  return `Drain of ${scope} would NOT complete: ${tally}. Stopped by ${why}: ${effects.join('; ')}.`;
 }
 
 async function mapConcurrently<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {

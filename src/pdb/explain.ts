@@ -81,7 +81,8 @@ export function diagnoseNeverAllows(pdb: PdbFacts, expected = pdb.status.expecte
   return undefined;
 }
 
-function syncFailure(pdb: PdbFacts): string | undefined {
+/** The message of a SyncFailed DisruptionAllowed condition: the controller could not compute the status. */
+export function syncFailure(pdb: PdbFacts): string | undefined {
   const condition = pdb.status.conditions.find((c) => c.type === 'DisruptionAllowed');
   return condition?.status === 'False' && condition.reason === 'SyncFailed' ? condition.message || 'no message' : undefined;
 }

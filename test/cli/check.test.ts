@@ -5,12 +5,13 @@ import { parseCheckOptions, renderDrainTable, runCheck, runDrainCheck, type Chec
 import { renderData } from '../../src/cli/render';
 import { UsageError } from '../../src/cli/usage';
 import { createLogger } from '../../src/audit/logger';
-import type { DrainReport } from '../../src/drain/preflight';
+import { NODE_ORDER_ASSUMPTION, REPLACEMENT_ASSUMPTION, type DrainReport } from '../../src/drain/preflight';
 import { captureStdout, expectGolden } from '../helpers/golden';
 import { evictionPolicyObject } from '../helpers/objects';
 
 const FIXTURES = path.join(__dirname, '../fixtures/check');
 const SNAPSHOT = path.join(FIXTURES, 'cluster.yaml');
+const DEMO = path.join(__dirname, '../../demo/cluster.yaml');
 const logger = createLogger('silent');
 const ALL_FLAGS = ['--ignore-daemonsets', '--delete-emptydir-data', '--force'];
 
@@ -34,6 +35,7 @@ describe('eviction-guard check: table output (golden files)', () => {
   it.each([
     ['node-1.txt', ['--node', 'node-1']],
     ['node-1-all-flags.txt', ['--node', 'node-1', ...ALL_FLAGS]],
+    ['nodes-1-2-all-flags.txt', ['--node', 'node-1', '--node', 'node-2', ...ALL_FLAGS]],
     ['namespace-shop.txt', ['--namespace', 'shop']],
     ['pods.txt', ['shop/web-c', 'shop/no-such-pod']],
     ['node-empty.txt', ['--node', 'node-9']],
@@ -54,7 +56,7 @@ describe('eviction-guard check: what each pod gets', () => {
       'shop/cart-a': 'fail',
       'shop/db-0': 'block',
       'shop/web-a': 'evict',
-      'shop/web-b': 'evict',
+      'shop/web-b': 'wait',
       'tools/toolbox': 'refuse',
     });
     const byName = new Map(report.pods.map((pod) => [pod.name, pod]));
@@ -63,7 +65,7 @@ describe('eviction-guard check: what each pod gets', () => {
     expect(byName.get('ledger-0')).toMatchObject({ code: 403, decidedBy: 'policy/annotation-protect' });
     expect(byName.get('fluentd-n1')).toMatchObject({ decidedBy: 'drain/daemonset', flag: '--ignore-daemonsets' });
     expect(report.completes).toBe(false);
-    expect(report.counts).toEqual({ evict: 3, skip: 1, refuse: 3, block: 1, fail: 2, missing: 0 });
+    expect(report.counts).toEqual({ evict: 2, wait: 1, skip: 1, refuse: 3, block: 1, fail: 2, missing: 0 });
     expect(report.blockers).toEqual({
       'drain/daemonset': 1,
       'drain/local-storage': 1,
@@ -78,12 +80,42 @@ describe('eviction-guard check: what each pod gets', () => {
     const report = await reportFor('--node', 'node-1', ...ALL_FLAGS);
     const results = resultsOf(report);
     expect(results).toMatchObject({ 'kube-system/fluentd-n1': 'skip', 'shop/cache-a': 'evict', 'tools/toolbox': 'evict' });
-    expect(report.pods.find((pod) => pod.name === 'cache-a')?.warnings).toEqual(['deleting Pods with local storage (--delete-emptydir-data)']);
+    // As kubectl prints them: the emptyDir warning is dropped for a pod with a controller, a bare pod's stays.
+    expect(report.pods.find((pod) => pod.name === 'cache-a')?.warnings).toEqual([]);
+    expect(report.pods.find((pod) => pod.name === 'toolbox')?.warnings).toEqual(['deleting Pods that declare no controller (--force)']);
   });
 
-  it('notes evictions that must wait their turn on a PDB, without calling them blockers', async () => {
-    const report = await reportFor('--node', 'node-1');
-    expect(report.notes).toEqual([expect.stringContaining('PDB shop/web-pdb allows 1 disruption(s) now and this drain evicts 2 of its pods (web-a, web-b)')]);
+  it('plans the second pod of a PDB allowing 1 to wait for the first one\'s replacement, without calling it a blocker', async () => {
+    const report = await reportFor('--node', 'node-1', ...ALL_FLAGS);
+    const byName = new Map(report.pods.map((pod) => [pod.name, pod]));
+    expect(byName.get('web-a')).toMatchObject({ result: 'evict', wave: 1 });
+    expect(byName.get('web-b')).toMatchObject({ result: 'wait', code: 429, decidedBy: 'pdb/budget', wave: 2, waitsFor: ['shop/web-a'] });
+    expect(byName.get('web-b')?.message).toContain('Evictions not yet confirmed by the PDB controller: web-a.');
+    expect(report.blockers).toEqual({ 'pdb/budget': 1, 'pdb/overlap': 1, 'policy/annotation-protect': 1 });
+    expect(report.assumptions).toEqual([REPLACEMENT_ASSUMPTION]);
+  });
+
+  it('plans a node-pool rotation node after node: node-2 starts once node-1\'s evictions are replaced', async () => {
+    const report = await reportFor('--node', 'node-1', '--node', 'node-2', ...ALL_FLAGS);
+    expect(report.scope).toBe('nodes node-1, node-2');
+    expect(report.pods.map((pod) => pod.node)).toEqual([...Array(10).fill('node-1'), ...Array(3).fill('node-2')]);
+    const byName = new Map(report.pods.map((pod) => [pod.name, pod]));
+    expect(byName.get('web-c')).toMatchObject({ result: 'evict', wave: 3 });
+    expect(report.assumptions).toEqual([REPLACEMENT_ASSUMPTION, NODE_ORDER_ASSUMPTION]);
+    expect(report.notes).toEqual([
+      'kubectl drain stays on node node-1 while its 1 blocked pod(s) get 429 (until --timeout); the nodes after it are planned as if it had finished.',
+    ]);
+  });
+
+  it('plans the demo\'s shop namespace as its PDBs allow: one api pod now, the other two after replacements', async () => {
+    const report = await runDrainCheck({ ...optionsFor('--namespace', 'shop'), snapshot: DEMO }, logger);
+    const api = report.pods.filter((pod) => pod.name.startsWith('api-'));
+    expect(api.map((pod) => [pod.result, pod.waitsFor?.length ?? 0])).toEqual([
+      ['evict', 0],
+      ['wait', 1],
+      ['wait', 2],
+    ]);
+    expect(report.summary).toMatch(/^Drain of namespace shop would NOT complete: 2 evict now, 4 wait for replacements, 3 blocked; 2 denied\./);
   });
 
   it('reports a pod that does not exist, which stops the check from saying yes', async () => {
@@ -117,7 +149,8 @@ describe('eviction-guard check: JSON and YAML', () => {
     const { exitCode, stdout } = await captureStdout(() => runCheck(['--snapshot', SNAPSHOT, '--node', 'node-1', '-o', 'json']));
     expect(exitCode).toBe(1);
     const report = JSON.parse(stdout) as DrainReport;
-    expect(report).toMatchObject({ scope: 'node node-1', completes: false, counts: { evict: 3, refuse: 3 } });
+    expect(report).toMatchObject({ scope: 'node node-1', completes: false, counts: { evict: 2, wait: 1, refuse: 3 } });
+    expect(report.pods.find((pod) => pod.name === 'web-b')).toMatchObject({ result: 'wait', code: 429, wave: 2, waitsFor: ['shop/web-a'] });
     expect(report.pods.find((pod) => pod.name === 'db-0')).toMatchObject({
       result: 'block',
       code: 429,
@@ -125,7 +158,7 @@ describe('eviction-guard check: JSON and YAML', () => {
       checks: ['pdb/budget'],
       hint: 'scale the workload above 2 replicas, or lower minAvailable below 2',
     });
-    expect(report.summary).toMatch(/^Drain of node node-1 would NOT complete: 6 of 10 pod\(s\) stop it/);
+    expect(report.summary).toMatch(/^Drain of node node-1 would NOT complete: 2 evict now, 1 wait for replacements, 1 blocked; 2 denied, 3 refused, 1 skipped\./);
   });
 
   it('prints YAML that reads back as the same report', async () => {
@@ -139,11 +172,17 @@ describe('eviction-guard check: exit codes', () => {
   it('is 0 when the drain would complete', async () => {
     const { exitCode, stdout } = await captureStdout(() => runCheck(['--snapshot', SNAPSHOT, 'shop/web-a', 'tools/toolbox', '--force']));
     expect(exitCode).toBe(0);
-    expect(stdout).toContain('Drain of 2 pods would complete.');
+    expect(stdout).toContain('Drain of 2 pods would complete: 2 evict now, 0 wait for replacements, 0 blocked.');
   });
 
   it('is 1 when it would not', async () => {
     expect((await captureStdout(() => runCheck(['--snapshot', SNAPSHOT, '--node', 'node-2']))).exitCode).toBe(1);
+  });
+
+  it('is 0 when pods only wait for replacements: the drain completes, later', async () => {
+    const { exitCode, stdout } = await captureStdout(() => runCheck(['--snapshot', SNAPSHOT, 'shop/web-a', 'shop/web-b', 'shop/web-c']));
+    expect(exitCode).toBe(0);
+    expect(stdout).toContain('Drain of 3 pods would complete: 1 evict now, 2 wait for replacements, 0 blocked.');
   });
 
   it('is 4, with the reason on stderr and nothing on stdout, when the snapshot cannot be read', async () => {
@@ -159,7 +198,9 @@ describe('eviction-guard check: exit codes', () => {
   });
 
   it.each([
-    [[], 'give exactly one of --node NAME, --namespace NS, or PODs'],
+    [[], 'give exactly one of --node NAME (repeatable), --namespace NS, or PODs'],
+    [['--node', 'a', '--node', 'a'], '--node a is given twice'],
+    [['--node', ''], '--node needs a node name'],
     [['--node', 'a', 'shop/web'], 'give exactly one'],
     [['shop/web/extra'], 'a POD is NAMESPACE/NAME or NAME'],
     [['-n', 'tools', 'shop/web'], 'is not in --namespace tools'],

@@ -47,7 +47,7 @@ describe('eviction-guard check against a cluster', () => {
   });
 
   it('sees the cluster as it is now: a PDB that allows a disruption lets the drain through', async () => {
-    fake.upsert(pdbObject('shop', 'web-pdb', { selector: { matchLabels: { app: 'web' } }, minAvailable: 1, disruptionsAllowed: 2 }));
+    fake.upsert(pdbObject('shop', 'web-pdb', { selector: { matchLabels: { app: 'web' } }, minAvailable: 1, currentHealthy: 3, desiredHealthy: 1, expectedPods: 3, disruptionsAllowed: 2 }));
     const report = await runDrainCheck(options('--node', 'node-a', '--force'), logger);
     expect(report.pods.map((pod) => pod.result)).toEqual(['evict', 'evict', 'evict']);
     expect(report.completes).toBe(true);

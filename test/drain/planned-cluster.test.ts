@@ -1,0 +1,63 @@
+// factsWithPlan(): the cluster as the drain plan left it, for the next eviction's decision.
+import { evictionContext } from '../../src/cluster/context';
+import { memoryInventory } from '../../src/cluster/inventory';
+import type { EvictionFacts, PdbFacts, PodFacts } from '../../src/domain';
+import { factsWithPlan, type PlannedEviction } from '../../src/drain/planned-cluster';
+import { pdbFacts, podFacts } from '../helpers/facts';
+
+const NOW = new Date('2024-06-05T10:00:00Z');
+const pods = [podFacts('web-1'), podFacts('web-2'), podFacts('web-3', { nodeName: 'node-b' })];
+const pdb = pdbFacts('web-pdb', { minAvailable: 2 }, { currentHealthy: 3, desiredHealthy: 2, disruptionsAllowed: 1 });
+
+function factsOf(pod: PodFacts, pdbs: PdbFacts[] = [pdb]): EvictionFacts {
+  const inventory = memoryInventory({ pods, pdbs });
+  return { pod, pdbs, podsInNamespace: () => inventory.podsInNamespace('shop'), source: 'snapshot', context: evictionContext(pod, inventory, pdbs) };
+}
+
+const evicted = (pod: PodFacts, overrides: Partial<PlannedEviction> = {}): PlannedEviction => ({
+  key: `shop/${pod.name}`,
+  pod,
+  pdbs: ['web-pdb'],
+  usedBudget: true,
+  wasHealthy: true,
+  isReplaced: true,
+  ...overrides,
+});
+
+describe('factsWithPlan()', () => {
+  it('leaves the facts alone when nothing is planned yet', () => {
+    const facts = factsOf(pods[1]);
+    expect(factsWithPlan(facts, { evictions: [], settled: new Set() }, NOW)).toBe(facts);
+  });
+
+  it('records an eviction in flight as the API server and the controller would: budget used, pod terminating, disruption recorded', () => {
+    const facts = factsWithPlan(factsOf(pods[1]), { evictions: [evicted(pods[0])], settled: new Set() }, NOW);
+    expect(facts.pdbs[0].status).toMatchObject({ currentHealthy: 2, disruptionsAllowed: 0, disruptedPods: { 'web-1': '2024-06-05T10:00:00Z' } });
+    expect(facts.podsInNamespace().find((pod) => pod.name === 'web-1')).toMatchObject({ deleting: true });
+    // The policies see it through the context's hook; the peers themselves are the cluster's.
+    expect(facts.context!.isRecordedDisruption(pods[0])).toBe(true);
+    expect(facts.context!.isRecordedDisruption(pods[2])).toBe(false);
+    expect(facts.context!.peers('owner').find((pod) => pod.name === 'web-1')).toBe(pods[0]);
+  });
+
+  it('gives a settled eviction its Ready replacement: the budget is back, the pod left its node and is no disruption', () => {
+    const facts = factsWithPlan(factsOf(pods[1]), { evictions: [evicted(pods[0])], settled: new Set(['shop/web-1']) }, NOW);
+    expect(facts.pdbs[0].status).toMatchObject({ currentHealthy: 3, disruptionsAllowed: 1, disruptedPods: {} });
+    expect(facts.context!.isRecordedDisruption(pods[0])).toBe(false);
+    expect(facts.context!.peers('node').map((pod) => pod.name)).toEqual(['web-2']);
+    expect(facts.context!.peers('owner').map((pod) => pod.name)).toEqual(['web-1', 'web-2', 'web-3']);
+  });
+
+  it('loses a settled pod nobody replaces: out of every scope, and out of the PDB health for good', () => {
+    const facts = factsWithPlan(factsOf(pods[1]), { evictions: [evicted(pods[0], { isReplaced: false })], settled: new Set(['shop/web-1']) }, NOW);
+    expect(facts.pdbs[0].status).toMatchObject({ currentHealthy: 2, disruptionsAllowed: 0 });
+    expect(facts.context!.peers('namespace').map((pod) => pod.name)).toEqual(['web-2', 'web-3']);
+    expect(facts.podsInNamespace().map((pod) => pod.name)).toEqual(['web-2', 'web-3']);
+  });
+
+  it('leaves a PDB the controller does not maintain as it is (stale status, SyncFailed)', () => {
+    const stale = pdbFacts('web-pdb', { generation: 2 }, { currentHealthy: 3, desiredHealthy: 2, disruptionsAllowed: 1, observedGeneration: 1 });
+    const facts = factsWithPlan(factsOf(pods[1], [stale]), { evictions: [evicted(pods[0], { usedBudget: false })], settled: new Set() }, NOW);
+    expect(facts.pdbs[0]).toBe(stale);
+  });
+});

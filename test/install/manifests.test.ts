@@ -8,15 +8,9 @@ import { parseServeOptions } from '../../src/cli/serve';
 import { loadPolicyFiles } from '../../src/policy/load';
 import { parsePolicy } from '../../src/policy/schema';
 import { applyDefaults, celRules, compileRule, structuralProblems, validateAgainst, type Schema } from './crd-schema';
-import { certManagerProblems, find, hasKubectl, ids, kustomize, MANIFESTS, one, REPO, safetyProblems, schemaProblems, tlsSecretName, type K8sObject } from './k8s';
+import { certManagerProblems, find, ids, kustomize, MANIFESTS, one, REPO, safetyProblems, schemaProblems, tlsSecretName, type K8sObject } from './k8s';
 
 const NAMESPACE = 'eviction-guard';
-const kubectlFound = hasKubectl();
-if (!kubectlFound) {
-  // Only kubectl renders kustomize; CI's machine image and developer machines have it.
-  console.warn('SKIPPING manifests tests: kubectl is not on PATH (set KUBECTL to its path)');
-}
-const describeWithKubectl = kubectlFound ? describe : describe.skip;
 
 const BASE_OBJECTS = [
   'ClusterRole/eviction-guard',
@@ -33,11 +27,11 @@ const BASE_OBJECTS = [
   'ValidatingWebhookConfiguration/eviction-guard',
 ];
 
-describeWithKubectl('manifests/ (kustomize)', () => {
+describe('manifests/ (kustomize)', () => {
   const flavours = {
-    base: kubectlFound ? kustomize(MANIFESTS) : [],
-    'overlays/cert-manager': kubectlFound ? kustomize(path.join(MANIFESTS, 'overlays/cert-manager')) : [],
-    'overlays/fail-closed': kubectlFound ? kustomize(path.join(MANIFESTS, 'overlays/fail-closed')) : [],
+    base: kustomize(MANIFESTS),
+    'overlays/cert-manager': kustomize(path.join(MANIFESTS, 'overlays/cert-manager')),
+    'overlays/fail-closed': kustomize(path.join(MANIFESTS, 'overlays/fail-closed')),
   };
   const base = flavours.base;
 
@@ -313,7 +307,6 @@ describe('the EvictionPolicy CRD (manifests/base/crd)', () => {
   });
 
   it('is installed by every flavour of manifests/', () => {
-    if (!kubectlFound) return;
     expect(find(kustomize(MANIFESTS), 'CustomResourceDefinition')).toEqual([crd]);
   });
 });

@@ -1,9 +1,3 @@
-{{/*
-Templates use a small subset of Helm's template language (test/install/helm-render.ts renders it
-in tests): define/include, if/else if/else, range, with, variables, and the functions listed
-there. Keep to it.
-*/}}
-
 {{- define "eviction-guard.name" -}}
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}

@@ -4,6 +4,7 @@
 import type { DecodedPdbChange } from '../admission/decode';
 import type { EvictionAttempt, Verdict } from '../domain';
 import type { AuditFile } from './audit-file';
+import type { DenialMetrics } from './denial-metrics';
 import type { EventRecorder } from './events';
 import type { Logger } from './logger';
 import type { WebhookMetrics } from './metrics';
@@ -24,6 +25,7 @@ export interface AuditEntry {
 export interface DecisionTrailSinks {
   logger: Logger;
   metrics?: WebhookMetrics;
+  denials?: DenialMetrics;
   events?: EventRecorder;
   file?: AuditFile;
   recent?: RecentDecisions;
@@ -34,7 +36,7 @@ export class DecisionTrail {
 
   /** Audits one answered eviction; `durationSeconds` is what the admission histogram observes. */
   record(attempt: EvictionAttempt, verdict: Verdict, context: DecisionContext, durationSeconds = context.latencyMs / 1000): void {
-    const { logger, metrics, events, file, recent } = this.sinks;
+    const { logger, metrics, denials, events, file, recent } = this.sinks;
     const audit = auditRecord(attempt, verdict, context);
     const msg = verdict.allowed ? MSG_ALLOWED : MSG_DENIED;
     logger.info({ audit }, msg);
@@ -43,6 +45,7 @@ export class DecisionTrail {
     file?.write(entry);
     metrics?.observeDecision(verdict, attempt.dryRun, durationSeconds);
     if (context.reservation) metrics?.observeReservation(context.reservation);
+    denials?.observe(attempt, verdict);
     // Never on dryRun (design.md): eventFor() checks it too, as the recorder can be used alone.
     if (!attempt.dryRun) events?.record(attempt, verdict, context.podUid);
   }

@@ -29,6 +29,18 @@ export function openCluster(choice: ClusterChoice, logger: Logger, hooks?: Clust
   return demoClusterView();
 }
 
+/** How reports name the cluster a command read: the snapshot file, "the demo cluster" or "the cluster". */
+export function clusterSourceName(view: ClusterView, choice: ClusterChoice): string {
+  switch (view.status().mode) {
+    case 'snapshot':
+      return choice.snapshot ?? 'a snapshot';
+    case 'demo':
+      return 'the demo cluster';
+    case 'live':
+      return 'the cluster';
+  }
+}
+
 /** Polls `done` every 50 ms: true once it holds, false when timeoutMs passes first. */
 export async function pollUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

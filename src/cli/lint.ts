@@ -7,8 +7,10 @@ import { describeError } from '../cluster/errors';
 import type { ClusterInventory } from '../cluster/inventory';
 import { SnapshotClusterView } from '../cluster/snapshot';
 import { clip } from '../pdb/explain';
-import { lintInventory, worstSeverity, type LintFinding, type Severity } from '../lint/pdb-lint';
-import { withSyncedCluster, type ClusterChoice } from './cluster';
+import { lintInventory, worstSeverity, type LintFinding } from '../lint/pdb-lint';
+import { lintReportOf, type LintReport } from '../lint/report';
+import { clusterSourceName, withSyncedCluster, type ClusterChoice } from './cluster';
+export type { LintReport } from '../lint/report';
 import { parseOutputFormat, renderTable, type OutputFormat } from './render';
 import { runReportCommand } from './report-command';
 import { EXIT, parseChoice, parseFlags, parseSeconds, UsageError } from './usage';
@@ -38,15 +40,6 @@ export interface LintOptions extends ClusterChoice {
   output: OutputFormat;
   timeoutMs: number;
   logLevel: LogLevel;
-}
-
-export interface LintReport {
-  source: string;
-  counts: Record<Severity, number>;
-  pdbs: number;
-  workloads: number;
-  findings: LintFinding[];
-  summary: string;
 }
 
 export function parseLintOptions(argv: string[]): LintOptions | 'help' {
@@ -98,14 +91,7 @@ export function manifestFiles(paths: readonly string[]): string[] {
 }
 
 export function lintReport(inventory: ClusterInventory, source: string): LintReport {
-  const findings = lintInventory(inventory);
-  const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
-  for (const finding of findings) counts[finding.severity]++;
-  const pdbs = inventory.pdbs().length;
-  const workloads = inventory.workloads().filter((workload) => !(workload.kind === 'ReplicaSet' && workload.owner?.kind === 'Deployment')).length;
-  const tally = `${counts.error} error(s), ${counts.warning} warning(s), ${counts.info} info`;
-  const summary = `Linted ${pdbs} PDB(s) and ${workloads} workload(s) from ${source}: ${findings.length === 0 ? 'no findings' : tally}.`;
-  return { source, counts, pdbs, workloads, findings, summary };
+  return lintReportOf(lintInventory(inventory), inventory, source);
 }
 
 const MESSAGE_WIDTH = 90;
@@ -133,11 +119,7 @@ async function readInventory(options: LintOptions, logger: Logger): Promise<{ in
     const view = SnapshotClusterView.fromFiles(files, 'snapshot', { logger });
     return { inventory: view.inventory(), source: files.length === 1 ? files[0] : `${files.length} files` };
   }
-  return withSyncedCluster(options, options.timeoutMs, logger, async (view) => {
-    const { mode } = view.status();
-    const source = mode === 'snapshot' ? options.snapshot! : mode === 'demo' ? 'the demo cluster' : 'the cluster';
-    return { inventory: view.inventory(), source };
-  });
+  return withSyncedCluster(options, options.timeoutMs, logger, async (view) => ({ inventory: view.inventory(), source: clusterSourceName(view, options) }));
 }
 
 export function runLint(argv: string[]): Promise<number> {

@@ -2,6 +2,7 @@
 // serve.ts so that the webhook's start-up reads as a sequence of steps.
 import type { RequestHandler } from 'express';
 import { AuditFile, DEFAULT_AUDIT_FILE_KEEP, DEFAULT_AUDIT_FILE_MAX_BYTES } from '../audit/audit-file';
+import { DenialMetrics } from '../audit/denial-metrics';
 import { EventRecorder, EVENTS_MODES, kubeEventApi, type EventRecorderOptions, type EventsMode } from '../audit/events';
 import type { Logger } from '../audit/logger';
 import { WebhookMetrics } from '../audit/metrics';
@@ -130,7 +131,7 @@ export function createObservability(options: ObservabilityOptions, logger: Logge
   let releaseEvents: (() => void) | undefined;
   let metricsServer: MetricsServerHandle | undefined;
   // The trail reads `events` when it records, so the recorder can start after the trail exists.
-  const sinks = { logger, metrics, file, recent, events };
+  const sinks = { logger, metrics, denials: new DenialMetrics(metrics.registry), file, recent, events };
   const trail = new DecisionTrail(sinks);
   let closing: Promise<void> | undefined;
 

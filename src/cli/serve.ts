@@ -16,6 +16,7 @@ import { startHttpsServer, type HttpsServerHandle } from '../server/https';
 import type { ServingCertificate } from '../server/serving-pair';
 import { watchServingPair, type ServingPairWatchOptions } from '../server/tls-reloader';
 import { openCluster } from './cluster';
+import { createPdbHealth, parsePdbHealthOptions, PDB_HEALTH_FLAGS, PDB_HEALTH_USAGE, type PdbHealthServeOptions } from './pdb-health';
 import { createObservability, OBSERVABILITY_FLAGS, OBSERVABILITY_USAGE, parseObservabilityOptions, type ObservabilityOptions } from './observability';
 import { parseReservationOptions, RESERVATION_FLAGS, RESERVATION_USAGE, startReservations, type ReservationOptions } from './reservations';
 import { parseChoice, parseFlags, parsePort, UsageError } from './usage';
@@ -47,12 +48,13 @@ Flags:
                         can never allow a disruption
 ${RESERVATION_USAGE}
 ${OBSERVABILITY_USAGE}
+${PDB_HEALTH_USAGE}
   --log-level LEVEL     ${LOG_LEVELS.join('|')} (default info)
   -h, --help            show this help`;
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
-export interface ServeOptions extends ObservabilityOptions, ReservationOptions {
+export interface ServeOptions extends ObservabilityOptions, ReservationOptions, PdbHealthServeOptions {
   port: number;
   tlsCert?: string;
   tlsKey?: string;
@@ -86,6 +88,7 @@ export function parseServeOptions(argv: string[]): ServeOptions | 'help' {
       'log-level': { type: 'string' },
       ...OBSERVABILITY_FLAGS,
       ...RESERVATION_FLAGS,
+      ...PDB_HEALTH_FLAGS,
     },
     SERVE_USAGE,
   );
@@ -111,6 +114,7 @@ export function parseServeOptions(argv: string[]): ServeOptions | 'help' {
     certDir: path.resolve('certs'),
     ...parseObservabilityOptions(values, SERVE_USAGE),
     ...parseReservationOptions(values, SERVE_USAGE),
+    ...parsePdbHealthOptions(values, SERVE_USAGE),
   };
 }
 
@@ -180,7 +184,8 @@ export interface RunningWebhook {
 /** Start the webhook; used by `serve` and by the end-to-end tests. */
 export async function startWebhook(options: ServeOptions, logger = createLogger(options.logLevel), cluster?: ClusterView): Promise<RunningWebhook> {
   const observability = createObservability(options, logger);
-  const view = cluster ?? openCluster(options, logger, observability.clusterHooks);
+  const pdbHealth = createPdbHealth(options, observability.metrics, logger);
+  const view = cluster ?? openCluster(options, logger, { ...observability.clusterHooks, ...pdbHealth?.clusterHooks });
   const pair = loadServingPair(options, logger);
   const policies = startPolicyService({
     paths: options.policies ?? [],
@@ -195,6 +200,7 @@ export async function startWebhook(options: ServeOptions, logger = createLogger(
     isReady: () => view.isSynced(),
     readyDetails: () => ({ ...view.status(), policies: policies.status() }),
     auditRecent: observability.auditRecent,
+    pdbFindings: pdbHealth?.handler,
     handleEviction: async (attempt) => {
       const { verdict, context } = await evaluateEviction(attempt, view, policies.evaluate, { reserver: reservations.reserver });
       observability.trail.record(attempt, verdict, context);
@@ -218,6 +224,7 @@ export async function startWebhook(options: ServeOptions, logger = createLogger(
     await Promise.all([server.close(0), view.stop(), policies.close(), observability.close()]);
     throw error;
   }
+  pdbHealth?.start(view);
   const watcher = watchServingPair({
     ...options.tlsReload,
     certPath: pair.certPath,
@@ -245,7 +252,7 @@ export async function startWebhook(options: ServeOptions, logger = createLogger(
       await server.close(SHUTDOWN_GRACE_MS);
       // After the server: every answered request has written its audit line by now.
       reservations.close();
-      await Promise.all([view.stop(), policies.close(), observability.close()]);
+      await Promise.all([pdbHealth?.close(), view.stop(), policies.close(), observability.close()]);
     },
   };
 }

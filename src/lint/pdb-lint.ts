@@ -308,18 +308,29 @@ function selectedMembers(pdb: PdbFacts, members: readonly Member[]): Member[] {
   return compiled.valid ? members.filter((member) => compiled.matches(member.labels)) : [];
 }
 
+/** The findings of one namespace: PDBs only ever select pods of their own namespace, so each namespace is linted on its own. */
+function lintNamespace(namespace: string, inventory: ClusterInventory): LintFinding[] {
+  const members = new NamespaceMembers(namespace, inventory);
+  const pdbs = [...inventory.pdbsInNamespace(namespace)].sort((a, b) => a.name.localeCompare(b.name));
+  const selections = new Map(pdbs.map((pdb) => [pdb, selectedMembers(pdb, members.members)] as const));
+  const findings: LintFinding[] = [];
+  for (const pdb of pdbs) findings.push(...lintOnePdb(pdb, selections.get(pdb)!, members));
+  findings.push(...overlapFindings(pdbs, selections));
+  findings.push(...noPdbFindings(members, selections));
+  return findings;
+}
+
+/**
+ * The findings namespace by namespace, unsorted, so that a caller that must not block for the
+ * whole cluster (the webhook's continuous lint) can pause between namespaces.
+ */
+export function* lintByNamespace(inventory: ClusterInventory): Generator<LintFinding[]> {
+  for (const namespace of namespacesOf(inventory)) yield lintNamespace(namespace, inventory);
+}
+
 /** Every finding for the PDBs and workloads of the inventory, worst first. */
 export function lintInventory(inventory: ClusterInventory): LintFinding[] {
-  const findings: LintFinding[] = [];
-  for (const namespace of namespacesOf(inventory)) {
-    const members = new NamespaceMembers(namespace, inventory);
-    const pdbs = [...inventory.pdbsInNamespace(namespace)].sort((a, b) => a.name.localeCompare(b.name));
-    const selections = new Map(pdbs.map((pdb) => [pdb, selectedMembers(pdb, members.members)] as const));
-    for (const pdb of pdbs) findings.push(...lintOnePdb(pdb, selections.get(pdb)!, members));
-    findings.push(...overlapFindings(pdbs, selections));
-    findings.push(...noPdbFindings(members, selections));
-  }
-  return findings.sort(compareFindings);
+  return [...lintByNamespace(inventory)].flat().sort(compareFindings);
 }
 
 /**

@@ -15,6 +15,8 @@ export interface AppDeps {
   readyDetails(): unknown;
   /** GET /audit/recent (audit/recent.ts); absent: 404. */
   auditRecent?: RequestHandler;
+  /** GET /pdb-findings (lint/pdb-health.ts); absent: 404. */
+  pdbFindings?: RequestHandler;
   logger: Logger;
 }
 
@@ -83,6 +85,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   if (deps.auditRecent) app.get('/audit/recent', deps.auditRecent);
+  if (deps.pdbFindings) app.get('/pdb-findings', deps.pdbFindings);
 
   app.use((req, res) => {
     res.status(404).json({ error: `no route for ${req.method} ${req.path}` });

@@ -24,12 +24,19 @@ describe('eviction-guard serve flags', () => {
       auditRecent: 1000,
       reservationTtlMs: 120_000,
       reservationNamespace: undefined,
+      pdbLintIntervalMs: 60_000,
     });
   });
 
   it('reads --reservation-ttl in seconds and --reservation-namespace', () => {
     expect(parseServeOptions(['--reservation-ttl', '30', '--reservation-namespace', 'guards'])).toMatchObject({ reservationTtlMs: 30_000, reservationNamespace: 'guards' });
     expect(parseServeOptions(['--reservation-ttl', '1.5'])).toMatchObject({ reservationTtlMs: 1500 });
+  });
+
+  it('reads --pdb-lint-interval in seconds, or off', () => {
+    expect(parseServeOptions(['--pdb-lint-interval', '300'])).toMatchObject({ pdbLintIntervalMs: 300_000 });
+    expect(parseServeOptions(['--pdb-lint-interval', '1.5'])).toMatchObject({ pdbLintIntervalMs: 1500 });
+    expect(parseServeOptions(['--pdb-lint-interval', 'off'])).toMatchObject({ pdbLintIntervalMs: 'off' });
   });
 
   it('reads repeated --policy paths and --mode', () => {
@@ -69,6 +76,9 @@ describe('eviction-guard serve flags', () => {
     [['--reservation-ttl', '2m'], /--reservation-ttl must be a number of seconds above 0, got "2m"/],
     [['--reservation-ttl', '7200'], /--reservation-ttl must be at most 3600 seconds, got "7200"/],
     [['--reservation-namespace', 'Eviction_Guard'], /--reservation-namespace must be a namespace name/],
+    [['--pdb-lint-interval', '0.5'], /--pdb-lint-interval must be at least 1 second or off, got "0.5"/],
+    [['--pdb-lint-interval', 'never'], /--pdb-lint-interval must be a number of seconds above 0, got "never"/],
+    [['--pdb-lint-interval', '0'], /--pdb-lint-interval must be a number of seconds above 0/],
     [['--no-such-flag'], /Unknown option '--no-such-flag'/],
     [['stray'], /Unexpected argument 'stray'|positional/],
   ])('rejects %j with a usage error', (argv, message) => {

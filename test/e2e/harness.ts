@@ -1,6 +1,7 @@
 // What the end-to-end tests share: the answer shape, polling, the serving pair on disk and the
 // options of a webhook watching the fake API server.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { ServeOptions } from '../../src/cli/serve';
@@ -42,4 +43,30 @@ export function liveServeOptions(dir: string, fake: FakeApiServer, overrides: Pa
     certDir: dir,
     ...overrides,
   };
+}
+
+/** A plain-HTTP GET on 127.0.0.1 (the metrics listener). */
+export function httpGet(port: number, urlPath: string): Promise<{ status: number; contentType?: string; text: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, contentType: response.headers['content-type'], text }));
+      })
+      .on('error', reject);
+  });
+}
+
+/** The `name{labels} value` samples of a Prometheus text exposition, labels parsed. */
+export function samples(text: string, name: string): { labels: Record<string, string>; value: number }[] {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+    .map((line) => {
+      const match = /^[^{ ]+(?:\{(.*)\})? (\S+)$/.exec(line)!;
+      const labels = Object.fromEntries([...(match[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map(([, key, value]) => [key, value]));
+      return { labels, value: Number(match[2]) };
+    });
 }

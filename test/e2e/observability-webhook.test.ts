@@ -17,7 +17,7 @@ import { evictionReview } from '../admission/reviews';
 import { pdbObject, podObject } from '../helpers/objects';
 import { captureLog } from '../helpers/log-capture';
 import { makeTestCertificate } from '../helpers/tls';
-import { liveServeOptions, waitFor, type AdmissionAnswer } from './harness';
+import { httpGet, liveServeOptions, samples, waitFor, type AdmissionAnswer } from './harness';
 import { httpsCall, postJson } from '../server/https-client';
 
 const tls = { ...makeTestCertificate(), notAfterMs: 0 };
@@ -36,30 +36,7 @@ async function evict(name: string, dryRun = false): Promise<AdmissionAnswer> {
   return JSON.parse(reply.text) as AdmissionAnswer;
 }
 
-function scrape(port = webhook.metricsPort!, urlPath = '/metrics'): Promise<{ status: number; contentType?: string; text: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, contentType: response.headers['content-type'], text }));
-      })
-      .on('error', reject);
-  });
-}
-
-/** `name{labels} value` samples of a scrape, labels parsed. */
-function samples(text: string, name: string): { labels: Record<string, string>; value: number }[] {
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`))
-    .map((line) => {
-      const match = /^[^{ ]+(?:\{(.*)\})? (\S+)$/.exec(line)!;
-      const labels = Object.fromEntries([...(match[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map(([, key, value]) => [key, value]));
-      return { labels, value: Number(match[2]) };
-    });
-}
+const scrape = (port = webhook.metricsPort!, urlPath = '/metrics') => httpGet(port, urlPath);
 
 const types = (text: string) => Object.fromEntries([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => [name, type]));
 

@@ -1,7 +1,9 @@
 // Denials, for the dashboard and for the "drain stuck" alert:
-// - evictionguard_denials_total{namespace,check}: denied evictions by namespace and the check that
-//   denied. Namespaces are bounded: past MAX_NAMESPACE_LABELS distinct ones, the rest count under
-//   namespace="_other" (not a valid namespace name, so it never collides with one).
+// - evictionguard_denials_total{pod_namespace,check}: denied evictions by the pod's namespace and the
+//   check that denied. Not `namespace`: Prometheus renames a scraped label that clashes with a
+//   target label (namespace, under the Prometheus Operator) to exported_namespace. Namespaces are
+//   bounded: past MAX_NAMESPACE_LABELS distinct ones, the rest count under pod_namespace="_other"
+//   (not a valid namespace name, so it never collides with one).
 // - evictionguard_denial_streak_pods and evictionguard_denial_streak_max_seconds: pods whose
 //   evictions keep being denied, and how long the longest such streak has lasted. A drain stuck on
 //   a pod is a streak that grows: kubectl drain retries a refused eviction every 5 s for ever.
@@ -71,7 +73,7 @@ export class DenialStreaks {
 }
 
 export class DenialMetrics {
-  private readonly denials: Counter<'namespace' | 'check'>;
+  private readonly denials: Counter<'pod_namespace' | 'check'>;
   private readonly namespaces = new Set<string>();
   private readonly streaks: DenialStreaks;
 
@@ -83,8 +85,8 @@ export class DenialMetrics {
     this.streaks = streaks;
     this.denials = new Counter({
       name: 'evictionguard_denials_total',
-      help: `Denied evictions (not dry runs) by namespace and the check that denied (one per denying check). Past ${MAX_NAMESPACE_LABELS} namespaces, the rest count as namespace="${OTHER_NAMESPACES}".`,
-      labelNames: ['namespace', 'check'] as const,
+      help: `Denied evictions (not dry runs) by the pod's namespace and the check that denied (one per denying check). Past ${MAX_NAMESPACE_LABELS} namespaces, the rest count as pod_namespace="${OTHER_NAMESPACES}".`,
+      labelNames: ['pod_namespace', 'check'] as const,
       registers: [registry],
     });
     const summary = () => this.streaks.summary(this.now());
@@ -107,8 +109,8 @@ export class DenialMetrics {
     if (attempt.dryRun || (verdict.allowed && this.streaks.size === 0)) return;
     this.streaks.record(`${attempt.namespace}/${attempt.podName}`, verdict.allowed, this.now());
     if (verdict.allowed) return;
-    const namespace = this.namespaceLabel(attempt.namespace);
-    for (const finding of verdict.findings) if (finding.action === 'deny') this.denials.inc({ namespace, check: finding.check });
+    const podNamespace = this.namespaceLabel(attempt.namespace);
+    for (const finding of verdict.findings) if (finding.action === 'deny') this.denials.inc({ pod_namespace: podNamespace, check: finding.check });
   }
 
   private namespaceLabel(namespace: string): string {

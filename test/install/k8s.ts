@@ -12,6 +12,7 @@ import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/
 import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { PriorityClass } from 'kubernetes-models/scheduling.k8s.io/v1/PriorityClass';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
@@ -76,6 +77,7 @@ const MODELS: Record<string, Model> = {
   'v1/ServiceAccount': ServiceAccount,
   'v1/Service': Service,
   'v1/Secret': Secret,
+  'v1/ConfigMap': ConfigMap,
   'apps/v1/Deployment': Deployment,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
@@ -113,6 +115,13 @@ function validateThirdParty(object: K8sObject): string[] {
     case 'monitoring.coreos.com/v1/ServiceMonitor':
       need(spec.selector?.matchLabels, 'selector.matchLabels');
       need(Array.isArray(spec.endpoints) && spec.endpoints.every((endpoint: K8sObject) => endpoint.port), 'endpoints[].port');
+      break;
+    case 'monitoring.coreos.com/v1/PrometheusRule':
+      need(Array.isArray(spec.groups) && spec.groups.length > 0 && spec.groups.every((group: K8sObject) => typeof group.name === 'string' && Array.isArray(group.rules)), 'groups[] with a name and rules');
+      for (const rule of (spec.groups ?? []).flatMap((group: K8sObject) => group.rules ?? [])) {
+        need(typeof rule.expr === 'string' && Number(rule.alert !== undefined) + Number(rule.record !== undefined) === 1, `a rule with an expr and one of alert, record: ${JSON.stringify(rule).slice(0, 80)}`);
+        need(Object.keys(rule).every((key) => ['alert', 'record', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations'].includes(key)), `known rule fields only, got ${Object.keys(rule).join(', ')}`);
+      }
       break;
     default:
       problems.push(`no schema for ${object.apiVersion}/${object.kind}`);
@@ -186,6 +195,8 @@ export interface SafetyExpectations {
   replicas?: number;
   /** The PDB admission guard's webhook entry is installed (default true; Helm pdbGuard.mode off leaves it out). */
   pdbGuard?: boolean;
+  /** Objects (Kind/name) meant for another namespace, e.g. a dashboard ConfigMap in Grafana's: their namespace. */
+  elsewhere?: Record<string, string>;
 }
 
 /**
@@ -203,7 +214,9 @@ export function safetyProblems(objects: K8sObject[], expected: SafetyExpectation
   // The namespace of every namespaced object.
   const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingWebhookConfiguration', 'CustomResourceDefinition', 'PriorityClass']);
   for (const object of objects) {
-    if (!clusterScoped.has(object.kind)) check(object.metadata?.namespace === namespace, `${object.kind}/${object.metadata?.name} is not in ${namespace}`);
+    const id = `${object.kind}/${object.metadata?.name}`;
+    const expectedNamespace = expected.elsewhere?.[id] ?? namespace;
+    if (!clusterScoped.has(object.kind)) check(object.metadata?.namespace === expectedNamespace, `${id} is not in ${expectedNamespace}`);
   }
 
   const deployment = one(objects, 'Deployment');

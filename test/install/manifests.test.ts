@@ -32,6 +32,7 @@ describe('manifests/ (kustomize)', () => {
     base: kustomize(MANIFESTS),
     'overlays/cert-manager': kustomize(path.join(MANIFESTS, 'overlays/cert-manager')),
     'overlays/fail-closed': kustomize(path.join(MANIFESTS, 'overlays/fail-closed')),
+    'overlays/monitoring': kustomize(path.join(MANIFESTS, 'overlays/monitoring')),
   };
   const base = flavours.base;
 
@@ -60,6 +61,27 @@ describe('manifests/ (kustomize)', () => {
     const restored = structuredClone(failClosed);
     one(restored, 'ValidatingWebhookConfiguration').webhooks[0].failurePolicy = 'Ignore';
     expect(restored).toEqual(base);
+  });
+
+  it('adds the ServiceMonitor, PrometheusRule, dashboard ConfigMap and the Service\'s metrics port in overlays/monitoring, and nothing else', () => {
+    const monitored = flavours['overlays/monitoring'];
+    expect(ids(monitored)).toEqual([...BASE_OBJECTS, 'ConfigMap/eviction-guard-dashboard', 'PrometheusRule/eviction-guard', 'ServiceMonitor/eviction-guard'].sort());
+    const service = one(monitored, 'Service');
+    expect(service.spec.ports.map((port: K8sObject) => [port.name, port.port, port.targetPort])).toEqual([
+      ['https', 443, 'https'],
+      ['metrics', 9090, 'metrics'],
+    ]);
+    const monitor = one(monitored, 'ServiceMonitor');
+    expect(monitor.spec.selector.matchLabels).toEqual(service.metadata.labels && { 'app.kubernetes.io/name': 'eviction-guard', 'app.kubernetes.io/component': 'webhook' });
+    expect(Object.entries(monitor.spec.selector.matchLabels).every(([key, value]) => service.metadata.labels[key] === value)).toBe(true);
+    expect(monitor.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
+    expect(one(monitored, 'ConfigMap').metadata.labels.grafana_dashboard).toBe('1');
+    const container = one(monitored, 'Deployment').spec.template.spec.containers[0];
+    expect(container.ports).toContainEqual({ name: 'metrics', containerPort: 9090, protocol: 'TCP' });
+    expect(container.args).toContain('--metrics-port=9090');
+    const withoutMonitoring = structuredClone(monitored).filter((object) => !['ConfigMap', 'PrometheusRule', 'ServiceMonitor'].includes(object.kind));
+    one(withoutMonitoring, 'Service').spec.ports.pop();
+    expect(withoutMonitoring).toEqual(base);
   });
 
   describe.each(Object.keys(flavours) as (keyof typeof flavours)[])('%s', (flavour) => {

@@ -14,6 +14,7 @@ import {
 } from '../certs/authority';
 import { writeFileAtomically } from '../certs/files';
 import { planCaBundlePatches, writeCaBundlePatches, type PatchedFile } from '../certs/manifests';
+import { usageAs } from './program';
 import { parseChoice, parseFlags, UsageError } from './usage';
 
 const DEFAULT_MANIFESTS = 'manifests';
@@ -231,7 +232,7 @@ function describeKey(ca: CertificateAuthority): string {
 export function runCerts(argv: string[], io: CertsIo = process): number {
   const options = parseCertsOptions(argv);
   if (options === 'help') {
-    io.stdout.write(`${CERTS_USAGE}\n`);
+    io.stdout.write(`${usageAs(CERTS_USAGE)}\n`);
     return 0;
   }
   const result = makeCerts(options, new Date(), (line) => io.stderr.write(`${line}\n`));

@@ -3,6 +3,7 @@ import { runCerts } from './certs';
 import { runCheck } from './check';
 import { runLint } from './lint';
 import { runServe } from './serve';
+import { usageAs } from './program';
 import { UsageError } from './usage';
 
 const USAGE = `Usage: eviction-guard <command> [flags]
@@ -30,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
     case '-h':
     case '--help':
     case 'help':
-      process.stdout.write(`${USAGE}\n`);
+      process.stdout.write(`${usageAs(USAGE)}\n`);
       return command === undefined ? 2 : 0;
     default:
       throw new UsageError(`unknown command "${command}"`, USAGE);
@@ -43,7 +44,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof UsageError) {
-      process.stderr.write(`eviction-guard: ${error.message}\n\n${error.usage}\n`);
+      process.stderr.write(`eviction-guard: ${error.message}\n\n${usageAs(error.usage)}\n`);
       process.exitCode = 2;
       return;
     }

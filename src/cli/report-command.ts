@@ -4,6 +4,7 @@ import { describeError } from '../cluster/errors';
 import type { LogLevel, Logger } from '../audit/logger';
 import { cliLogger } from './cluster';
 import { renderData, type OutputFormat } from './render';
+import { usageAs } from './program';
 import { EXIT } from './usage';
 
 export interface ReportCommand<Options extends { output: OutputFormat; logLevel: LogLevel }, Report> {
@@ -22,7 +23,7 @@ export async function runReportCommand<Options extends { output: OutputFormat; l
 ): Promise<number> {
   const options = command.parse(argv);
   if (options === 'help') {
-    process.stdout.write(`${command.usage}\n`);
+    process.stdout.write(`${usageAs(command.usage)}\n`);
     return EXIT.ok;
   }
   let report: Report;

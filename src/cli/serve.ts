@@ -18,6 +18,7 @@ import { watchServingPair, type ServingPairWatchOptions } from '../server/tls-re
 import { openCluster } from './cluster';
 import { createPdbHealth, parsePdbHealthOptions, PDB_HEALTH_FLAGS, PDB_HEALTH_USAGE, type PdbHealthServeOptions } from './pdb-health';
 import { createObservability, OBSERVABILITY_FLAGS, OBSERVABILITY_USAGE, parseObservabilityOptions, type ObservabilityOptions } from './observability';
+import { usageAs } from './program';
 import { parseReservationOptions, RESERVATION_FLAGS, RESERVATION_USAGE, startReservations, type ReservationOptions } from './reservations';
 import { parseChoice, parseFlags, parsePort, UsageError } from './usage';
 
@@ -260,7 +261,7 @@ export async function startWebhook(options: ServeOptions, logger = createLogger(
 export async function runServe(argv: string[]): Promise<number> {
   const options = parseServeOptions(argv);
   if (options === 'help') {
-    process.stdout.write(`${SERVE_USAGE}\n`);
+    process.stdout.write(`${usageAs(SERVE_USAGE)}\n`);
     return 0;
   }
   const webhook = await startWebhook(options);

@@ -1,14 +1,15 @@
-// The audit file through the real command: the sources are built (tsc, as `npm run build` does, into
-// a private folder so that a concurrent build of dist/ cannot interfere), `eviction-guard serve`
+// The audit file through the real command: the sources are built (test/helpers/build.ts, as
+// `npm run build` does, into a private folder), `eviction-guard serve`
 // runs as its own process with a small --audit-file-max-bytes, takes a stream of evictions over
 // HTTPS, and gets SIGTERM in the middle of it. Every answered eviction must have exactly one line
 // across the rotated files, and every line must be valid JSON with the documented fields.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { evictionReview } from '../admission/reviews';
+import { buildPackage, type BuiltPackage } from '../helpers/build';
 import { makeTestCertificate } from '../helpers/tls';
 
 const REPO = path.resolve(__dirname, '../..');
@@ -22,7 +23,7 @@ const AUDIT_FIELDS = ['uid', 'user', 'groups', 'pod', 'node', 'dryRun', 'allowed
 
 const tls = makeTestCertificate();
 let root: string;
-let build: string | undefined;
+let build: BuiltPackage | undefined;
 let server: ChildProcess | undefined;
 const output: string[] = [];
 
@@ -50,17 +51,13 @@ beforeAll(() => {
   root = mkdtempSync(path.join(os.tmpdir(), 'audit-sigterm-'));
   writeFileSync(path.join(root, 'tls.crt'), tls.cert);
   writeFileSync(path.join(root, 'tls.key'), tls.key);
-  // Under node_modules/ so that the build resolves the repository's dependencies, as dist/ does.
-  mkdirSync(path.join(REPO, 'node_modules', '.cache'), { recursive: true });
-  build = mkdtempSync(path.join(REPO, 'node_modules', '.cache', 'audit-sigterm-build-'));
-  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', build], { cwd: REPO, encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`the build failed:\n${tsc.stdout}${tsc.stderr}`);
+  build = buildPackage('audit-sigterm-build-');
 }, 120_000);
 
 afterAll(() => {
   if (server && server.exitCode === null) server.kill('SIGKILL');
   rmSync(root, { recursive: true, force: true });
-  if (build) rmSync(build, { recursive: true, force: true });
+  build?.remove();
 });
 
 describe('eviction-guard serve --audit-file', () => {
@@ -71,7 +68,7 @@ describe('eviction-guard serve --audit-file', () => {
     server = spawn(
       process.execPath,
       [
-        path.join(build!, 'cli', 'main.js'),
+        build!.cli,
         'serve',
         '--port', '0',
         '--metrics-port', '0',

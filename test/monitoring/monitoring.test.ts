@@ -12,6 +12,7 @@ import { createLogger } from '../../src/audit/logger';
 import { startWebhook, type RunningWebhook } from '../../src/cli/serve';
 import { demoClusterView } from '../../src/cluster/snapshot';
 import { evictionReview, pdbCreateReview } from '../admission/reviews';
+import { anchorsOf } from '../docs/markdown-links';
 import { httpGet, useServingPairDir, waitFor } from '../e2e/harness';
 import { findPromtool } from '../helpers/tools';
 import { makeTestCertificate } from '../helpers/tls';
@@ -144,7 +145,7 @@ describe('the alerting rules', () => {
     expect(alert.annotations?.summary).toEqual(expect.any(String));
     expect(alert.annotations?.description).toEqual(expect.any(String));
     expect(alert.annotations?.runbook_url).toBe(`${RUNBOOK_BASE}${name.toLowerCase()}`);
-    expect(markdownAnchors(readFileSync(OPERATIONS_DOC, 'utf8'))).toContain(name.toLowerCase());
+    expect([...anchorsOf(readFileSync(OPERATIONS_DOC, 'utf8'))]).toContain(name.toLowerCase());
   });
 
   it.each(alerts.map((alert) => alert.alert!))('%s has a unit test in which it fires, and one in which it does not', (name) => {
@@ -237,13 +238,3 @@ describe('the kustomize monitoring component', () => {
     expect([result.status, result.stderr]).toEqual([0, '']);
   });
 });
-
-/** GitHub's anchors for the headings of a Markdown file: lower case, punctuation dropped, spaces to dashes. */
-export function markdownAnchors(markdown: string): string[] {
-  return [...markdown.matchAll(/^#{1,6} +(.+?) *#*$/gm)].map(([, heading]) =>
-    heading
-      .toLowerCase()
-      .replace(/[^\p{L}\p{N} _-]/gu, '')
-      .replace(/ /g, '-'),
-  );
-}

@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { makeTestCertificate } from '../test/helpers/tls';
+import { benchContinuousLint } from './pdb-health';
 import { writeBenchPolicies } from './policies';
 import { benchReservations } from './reservations';
 import { BENCH_CLUSTER, isExhausted, namespaceName, podName } from './synthetic-cluster';
@@ -284,10 +285,11 @@ async function main(): Promise<void> {
   mkdirSync(policyDir);
   const policyCount = writeBenchPolicies(policyDir);
   const policyLog = path.join(dir, 'webhook-policies.log');
-  const { port: policyPort } = await startWebhook(policyLog, ['--policy', policyDir]);
+  const { child: policyWebhook, port: policyPort } = await startWebhook(policyLog, ['--policy', policyDir]);
   const loaded = policiesInForce(policyLog);
   if (loaded.policies !== policyCount || loaded.invalid !== 0) throw new Error(`expected ${policyCount} valid policies, the webhook loaded ${JSON.stringify(loaded)}`);
   const policyResult = await measure(`eviction-guard, ${policyCount} policies`, policyPort, 'allowed', true);
+  policyWebhook.kill('SIGTERM');
   const [limitResult, floorResult, allowedResult, mixedResult] = results;
   results.push(policyResult);
   const policyFloorRatio = policyResult.requestsPerSecond / floorResult.requestsPerSecond;
@@ -323,12 +325,14 @@ async function main(): Promise<void> {
 
   const reservations = await benchReservations();
   process.stdout.write(`\n${reservations.lines.join('\n')}\n`);
+  const continuousLint = await benchContinuousLint({ dir, startWebhook, measure, memoryMb });
+  process.stdout.write(`\n${continuousLint.rows.join('\n')}\n`);
 
   const resultsDir = path.join(ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
     path.join(resultsDir, 'latest.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, connections: CONNECTIONS, durationS: DURATION_S, cluster: { pods: cluster.pods, pdbs: cluster.pdbs }, results, decisions, policyDecisions, floorRatio, limitRatio, mixedFloorRatio, policyFloorRatio, peakRssMb, rssAfterSyncMb, readyS, reservations: reservations.result }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, connections: CONNECTIONS, durationS: DURATION_S, cluster: { pods: cluster.pods, pdbs: cluster.pdbs }, results, decisions, policyDecisions, floorRatio, limitRatio, mixedFloorRatio, policyFloorRatio, peakRssMb, rssAfterSyncMb, readyS, reservations: reservations.result, continuousLint: continuousLint.figures }, null, 2)}\n`,
   );
   rmSync(dir, { recursive: true, force: true });
 }

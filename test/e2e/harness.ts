@@ -4,8 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { ServeOptions } from '../../src/cli/serve';
-import type { FakeApiServer } from '../fake-apiserver';
+import { createLogger } from '../../src/audit/logger';
+import { startWebhook, type RunningWebhook, type ServeOptions } from '../../src/cli/serve';
+import { FakeApiServer } from '../fake-apiserver';
+import { pdbObject, podObject } from '../helpers/objects';
 
 export interface AdmissionAnswer {
   apiVersion?: string;
@@ -42,6 +44,47 @@ export function liveServeOptions(dir: string, fake: FakeApiServer, overrides: Pa
     logLevel: 'silent',
     certDir: dir,
     ...overrides,
+  };
+}
+
+export interface WebShopCluster {
+  readonly fake: FakeApiServer;
+  /** The webhook start() started in this test. */
+  readonly webhook: RunningWebhook;
+  /** Starts the webhook watching the fake (liveServeOptions with `overrides`) and waits until it has listed the cluster. */
+  start(overrides?: Partial<ServeOptions>): Promise<RunningWebhook>;
+}
+
+/**
+ * For each test: a fake API server holding shop/web-1 and shop/web-2 (app=web, owned by the
+ * ReplicaSet web-rs) and shop/web-pdb (minAvailable 1, one disruption allowed), and the webhook the
+ * test starts; both are closed after the test.
+ */
+export function useWebShopCluster(servingDir: { readonly path: string }): WebShopCluster {
+  let fake: FakeApiServer | undefined;
+  let webhook: RunningWebhook | undefined;
+  beforeEach(async () => {
+    fake = await FakeApiServer.start();
+    for (const name of ['web-1', 'web-2']) fake.upsert(podObject('shop', name, { labels: { app: 'web' }, owner: { kind: 'ReplicaSet', name: 'web-rs' } }));
+    fake.upsert(pdbObject('shop', 'web-pdb', { selector: { matchLabels: { app: 'web' } }, minAvailable: 1, disruptionsAllowed: 1 }));
+  });
+  afterEach(async () => {
+    await webhook?.close();
+    webhook = undefined;
+    await fake?.close();
+  });
+  return {
+    get fake() {
+      return fake!;
+    },
+    get webhook() {
+      return webhook!;
+    },
+    async start(overrides = {}) {
+      webhook = await startWebhook(liveServeOptions(servingDir.path, fake!, overrides), createLogger('silent'));
+      await waitFor('the cluster to be listed', () => webhook!.cluster.isSynced());
+      return webhook;
+    },
   };
 }
 

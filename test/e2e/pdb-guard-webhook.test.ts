@@ -1,40 +1,19 @@
 // The PDB admission guard end to end: PodDisruptionBudget reviews over real HTTPS to startWebhook,
 // which watches a fake API server holding the pods and the PDB already there.
-import { createLogger } from '../../src/audit/logger';
-import { startWebhook, type RunningWebhook } from '../../src/cli/serve';
 import type { PdbGuardMode } from '../../src/guard/pdb-guard';
-import { FakeApiServer } from '../fake-apiserver';
 import { pdbCreateReview } from '../admission/reviews';
-import { pdbObject, podObject } from '../helpers/objects';
 import { makeTestCertificate } from '../helpers/tls';
-import { liveServeOptions, useServingPairDir, waitFor, type AdmissionAnswer } from './harness';
+import { useServingPairDir, useWebShopCluster, waitFor, type AdmissionAnswer } from './harness';
 import { postJson } from '../server/https-client';
 
 const tls = makeTestCertificate();
 const servingDir = useServingPairDir('e2e-pdb-guard-', tls);
-let fake: FakeApiServer;
-let webhook: RunningWebhook | undefined;
+const cluster = useWebShopCluster(servingDir);
 
-beforeEach(async () => {
-  fake = await FakeApiServer.start();
-  for (const name of ['web-1', 'web-2']) fake.upsert(podObject('shop', name, { labels: { app: 'web' }, owner: { kind: 'ReplicaSet', name: 'web-rs' } }));
-  fake.upsert(pdbObject('shop', 'web-pdb', { selector: { matchLabels: { app: 'web' } }, minAvailable: 1, disruptionsAllowed: 1 }));
-});
-
-afterEach(async () => {
-  await webhook?.close();
-  webhook = undefined;
-  await fake.close();
-});
-
-async function startGuard(pdbGuard?: PdbGuardMode): Promise<RunningWebhook> {
-  const running = await startWebhook(liveServeOptions(servingDir.path, fake, pdbGuard ? { pdbGuard } : {}), createLogger('silent'));
-  await waitFor('the cluster to be listed', () => running.cluster.isSynced());
-  return running;
-}
+const startGuard = (pdbGuard?: PdbGuardMode) => cluster.start(pdbGuard ? { pdbGuard } : {});
 
 async function review(spec: Record<string, unknown>, name: string): Promise<AdmissionAnswer> {
-  const reply = await postJson(webhook!.port, tls.cert, pdbCreateReview(spec, name));
+  const reply = await postJson(cluster.webhook.port, tls.cert, pdbCreateReview(spec, name));
   expect(reply.status).toBe(200);
   return JSON.parse(reply.text) as AdmissionAnswer;
 }
@@ -43,14 +22,14 @@ const overlapping = { minAvailable: 1, selector: { matchExpressions: [{ key: 'ap
 
 describe('PDB admission guard over HTTPS', () => {
   it('warns by default on a PDB that overlaps an existing one on live pods, naming it', async () => {
-    webhook = await startGuard();
+    await startGuard();
     const answer = await review(overlapping, 'web-ha-pdb');
     expect(answer.response.allowed).toBe(true);
     expect(answer.response.warnings).toEqual(['PDB shop/web-ha-pdb overlaps shop/web-pdb on 2 pod(s); evicting them will fail (500)']);
   });
 
   it('denies it with --pdb-guard=deny', async () => {
-    webhook = await startGuard('deny');
+    await startGuard('deny');
     const answer = await review(overlapping, 'web-ha-pdb');
     expect(answer.response.allowed).toBe(false);
     expect(answer.response.status).toMatchObject({ code: 403, reason: 'Forbidden' });
@@ -58,20 +37,20 @@ describe('PDB admission guard over HTTPS', () => {
   });
 
   it('follows the cluster: once the first PDB is deleted there is nothing to overlap', async () => {
-    webhook = await startGuard('deny');
+    await startGuard('deny');
     expect((await review(overlapping, 'web-ha-pdb')).response.allowed).toBe(false);
-    expect(fake.remove('PodDisruptionBudget', 'shop', 'web-pdb')).toBe(true);
+    expect(cluster.fake.remove('PodDisruptionBudget', 'shop', 'web-pdb')).toBe(true);
     await waitFor('the deletion to reach the guard', async () => (await review(overlapping, 'web-ha-pdb')).response.allowed);
   });
 
   it('warns about a PDB that can never allow a disruption', async () => {
-    webhook = await startGuard();
+    await startGuard();
     const answer = await review({ maxUnavailable: 0, selector: { matchLabels: { app: 'db' } } }, 'db-pdb');
     expect(answer.response).toMatchObject({ allowed: true, warnings: ['PDB shop/db-pdb (maxUnavailable=0) can never allow a disruption; drains of its pods will hang'] });
   });
 
   it('allows without a look with --pdb-guard=off', async () => {
-    webhook = await startGuard('off');
+    await startGuard('off');
     const answer = await review(overlapping, 'web-ha-pdb');
     expect(answer.response.allowed).toBe(true);
     expect(answer.response.warnings ?? []).toEqual([]);

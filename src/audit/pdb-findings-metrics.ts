@@ -46,6 +46,7 @@ export class PdbFindingsMetrics {
     }
     for (const [key, labels] of this.exported) this.findings.set(labels, counts.get(key) ?? 0);
     this.lastPass.set(Date.parse(pass.lintedAt) / 1000);
-    this.passDuration.set(pass.lintingMs / 1000);
+    // lintingMs has a tenth of a millisecond; keep the division from adding float noise to it.
+    this.passDuration.set(Number((pass.lintingMs / 1000).toFixed(4)));
   }
 }

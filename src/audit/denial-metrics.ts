@@ -75,14 +75,12 @@ export class DenialStreaks {
 export class DenialMetrics {
   private readonly denials: Counter<'pod_namespace' | 'check'>;
   private readonly namespaces = new Set<string>();
-  private readonly streaks: DenialStreaks;
 
   constructor(
     registry: Registry,
     private readonly now: () => number = Date.now,
-    streaks = new DenialStreaks(),
+    private readonly streaks = new DenialStreaks(),
   ) {
-    this.streaks = streaks;
     this.denials = new Counter({
       name: 'evictionguard_denials_total',
       help: `Denied evictions (not dry runs) by the pod's namespace and the check that denied (one per denying check). Past ${MAX_NAMESPACE_LABELS} namespaces, the rest count as pod_namespace="${OTHER_NAMESPACES}".`,

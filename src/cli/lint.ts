@@ -10,10 +10,11 @@ import { clip } from '../pdb/explain';
 import { lintInventory, worstSeverity, type LintFinding } from '../lint/pdb-lint';
 import { lintReportOf, type LintReport } from '../lint/report';
 import { clusterSourceName, withSyncedCluster, type ClusterChoice } from './cluster';
-export type { LintReport } from '../lint/report';
 import { parseOutputFormat, renderTable, type OutputFormat } from './render';
 import { runReportCommand } from './report-command';
 import { EXIT, parseChoice, parseFlags, parseSeconds, UsageError } from './usage';
+
+export type { LintReport } from '../lint/report';
 
 export const LINT_USAGE = `Usage: eviction-guard lint [FILE|DIR...] [flags]
 

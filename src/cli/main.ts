@@ -2,8 +2,8 @@
 import { runCerts } from './certs';
 import { runCheck } from './check';
 import { runLint } from './lint';
-import { runServe } from './serve';
 import { usageAs } from './program';
+import { runServe } from './serve';
 import { UsageError } from './usage';
 
 const USAGE = `Usage: eviction-guard <command> [flags]

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CHECK_USAGE } from '../../src/cli/check';
 import { buildPackage, type BuiltPackage } from '../helpers/build';
 import { toolPath } from '../helpers/tools';
 
@@ -49,7 +50,7 @@ describe('kubectl eviction-guard (the kubectl-eviction_guard bin)', () => {
     expect(result.status).toBe(0);
     expect(result.stdout.split('\n')[0]).toBe('Usage: kubectl eviction-guard <command> [flags]');
     expect(result.stdout).toContain('Run "kubectl eviction-guard <command> --help" for a command\'s flags.');
-    expect(run(KUBECTL, ['eviction-guard', 'check', '--help']).stdout.split('\n')[0]).toBe('Usage: kubectl eviction-guard check (--node NAME | --namespace NS | POD...) [flags]');
+    expect(run(KUBECTL, ['eviction-guard', 'check', '--help']).stdout.split('\n')[0]).toBe(CHECK_USAGE.split('\n')[0].replace('Usage: eviction-guard', 'Usage: kubectl eviction-guard'));
   });
 
   it('runs lint, with the exit code of its worst finding', () => {

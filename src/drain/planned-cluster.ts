@@ -5,8 +5,9 @@
 // PDB's disruptedPods if it used the budget, and it counts as in disruption for the policies), then
 // settled (the pod is gone; a pod with a controller has a Ready replacement on a node outside the
 // plan). The PDB numbers follow the disruption controller: a healthy pod in flight is not healthy,
-// a settled replacement is.
-import type { DisruptionScope, EvictionContext, EvictionFacts, PdbFacts, PodFacts } from '../domain';
+// a settled replacement is. An eviction the webhook reserved before the plan is in flight from the
+// start, and a planned pod's reservation no longer counts: the plan says where the pod is.
+import type { DisruptionScope, EvictionContext, EvictionFacts, PdbFacts, PodFacts, ReservationView } from '../domain';
 import { qualifiedName, syncFailure } from '../pdb/explain';
 import { isStatusStale } from '../pdb/mirror';
 
@@ -32,6 +33,16 @@ export interface PlanState {
 }
 
 export const podKey = (pod: { namespace: string; name: string }) => qualifiedName(pod);
+
+/**
+ * An eviction the webhook has reserved outside the plan (another drain's, an autoscaler's): allowed
+ * a moment ago, in flight when the plan starts, and replaced like the plan's own. Its PDBs stay as
+ * the cluster shows them: the API server records its own use of a budget, and a reservation does
+ * not say whether it has done so yet.
+ */
+export function reservedEviction(pod: PodFacts): PlannedEviction {
+  return { key: podKey(pod), pod, pdbs: [], usedBudget: false, wasHealthy: false, isReplaced: pod.owner !== undefined };
+}
 
 /** A namespace's planned evictions, by pod name and by the PDBs that select them. */
 interface NamespacePlan {
@@ -116,6 +127,14 @@ function contextWithPlan(context: EvictionContext, state: PlanState, planned: Pl
   };
 }
 
+/** The reservations the decision counts, less those of planned pods: in flight or settled, the plan counts them itself. */
+function reservationsWithPlan(reservations: ReservationView, planned: PlannedIndex): ReservationView {
+  return {
+    holds: (scope, pod) => plannedFor(planned, pod) === undefined && reservations.holds(scope, pod),
+    isReserved: (pod) => plannedFor(planned, pod) === undefined && reservations.isReserved(pod),
+  };
+}
+
 /** The pods of a namespace as the plan left them: terminating, replaced (a Ready stand-in), or gone. */
 function podsWithPlan(pods: readonly PodFacts[], state: PlanState, planned: ReadonlyMap<string, PlannedEviction>): readonly PodFacts[] {
   const changed: PodFacts[] = [];
@@ -139,5 +158,6 @@ export function factsWithPlan(facts: EvictionFacts, state: PlanState, now: Date)
     pdbs: inNamespace === undefined ? facts.pdbs : facts.pdbs.map((pdb) => pdbWithPlan(pdb, inNamespace.byPdb.get(pdb.name), state, evictedAt)),
     podsInNamespace: inNamespace === undefined ? facts.podsInNamespace : () => podsWithPlan(facts.podsInNamespace(), state, inNamespace.pods),
     ...(facts.context ? { context: contextWithPlan(facts.context, state, planned) } : {}),
+    ...(facts.reservations ? { reservations: reservationsWithPlan(facts.reservations, planned) } : {}),
   };
 }

@@ -24,6 +24,8 @@ export interface PlannedEviction {
   wasHealthy: boolean;
   /** A controller makes a replacement (terminal pods and pods without a controller are gone for good). */
   isReplaced: boolean;
+  /** The webhook reserved it before the plan (reservedEviction()): in flight, it counts through its reservation, as the webhook counts it. */
+  reserved?: boolean;
 }
 
 /** The plan so far: every eviction in the order made, and those settled. */
@@ -41,7 +43,7 @@ export const podKey = (pod: { namespace: string; name: string }) => qualifiedNam
  * not say whether it has done so yet.
  */
 export function reservedEviction(pod: PodFacts): PlannedEviction {
-  return { key: podKey(pod), pod, pdbs: [], usedBudget: false, wasHealthy: false, isReplaced: pod.owner !== undefined };
+  return { key: podKey(pod), pod, pdbs: [], usedBudget: false, wasHealthy: false, isReplaced: pod.owner !== undefined, reserved: true };
 }
 
 /** A namespace's planned evictions, by pod name and by the PDBs that select them. */
@@ -122,16 +124,23 @@ function contextWithPlan(context: EvictionContext, state: PlanState, planned: Pl
     peers: (scope) => context.peers(scope).filter((pod) => !isGone(pod, scope)),
     isRecordedDisruption: (pod) => {
       const eviction = plannedFor(planned, pod);
-      return eviction === undefined ? context.isRecordedDisruption(pod) : !state.settled.has(eviction.key);
+      return eviction === undefined || (eviction.reserved && !state.settled.has(eviction.key)) ? context.isRecordedDisruption(pod) : !state.settled.has(eviction.key);
     },
   };
 }
 
-/** The reservations the decision counts, less those of planned pods: in flight or settled, the plan counts them itself. */
-function reservationsWithPlan(reservations: ReservationView, planned: PlannedIndex): ReservationView {
+/**
+ * The reservations the decision counts, less those of pods the plan accounts for itself: those it
+ * evicts (in flight or settled), and reserved evictions once settled (replaced, the reservation is over).
+ */
+function reservationsWithPlan(reservations: ReservationView, state: PlanState, planned: PlannedIndex): ReservationView {
+  const counts = (pod: PodFacts) => {
+    const eviction = plannedFor(planned, pod);
+    return eviction === undefined || (eviction.reserved === true && !state.settled.has(eviction.key));
+  };
   return {
-    holds: (scope, pod) => plannedFor(planned, pod) === undefined && reservations.holds(scope, pod),
-    isReserved: (pod) => plannedFor(planned, pod) === undefined && reservations.isReserved(pod),
+    holds: (scope, pod) => counts(pod) && reservations.holds(scope, pod),
+    isReserved: (pod) => counts(pod) && reservations.isReserved(pod),
   };
 }
 
@@ -158,6 +167,6 @@ export function factsWithPlan(facts: EvictionFacts, state: PlanState, now: Date)
     pdbs: inNamespace === undefined ? facts.pdbs : facts.pdbs.map((pdb) => pdbWithPlan(pdb, inNamespace.byPdb.get(pdb.name), state, evictedAt)),
     podsInNamespace: inNamespace === undefined ? facts.podsInNamespace : () => podsWithPlan(facts.podsInNamespace(), state, inNamespace.pods),
     ...(facts.context ? { context: contextWithPlan(facts.context, state, planned) } : {}),
-    ...(facts.reservations ? { reservations: reservationsWithPlan(facts.reservations, planned) } : {}),
+    ...(facts.reservations ? { reservations: reservationsWithPlan(facts.reservations, state, planned) } : {}),
   };
 }

@@ -73,6 +73,15 @@ const isLive = (entry: Reservation, now: number) => entry.expiresAt > now;
 
 export const NO_RESERVATIONS: ReservationView = { holds: () => false, isReserved: () => false };
 
+/** The live entries of `records` at `now`, one per pod (a pod may hold slots in several scopes). */
+export function liveReservations(records: Iterable<ReservationRecord>, now: number): Reservation[] {
+  const byPod = new Map<string, Reservation>();
+  for (const record of records) {
+    for (const entry of record.entries) if (isLive(entry, now)) byPod.set(`${entry.namespace}/${entry.name}/${entry.uid}`, entry);
+  }
+  return [...byPod.values()];
+}
+
 /** What a decision knows about reservations: the live entries of the records it read, at `now`. */
 export function reservationView(records: Iterable<ReservationRecord>, now: number): ReservationView {
   const live = new Map<string, Reservation[]>();

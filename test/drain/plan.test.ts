@@ -168,7 +168,7 @@ describe('planDrain()', () => {
       expect(planned.get('shop/web-1')!.verdict.findings.find((finding) => finding.action === 'deny')).toMatchObject({
         check: 'policy/one-at-a-time/maxDisruptions',
         code: 429,
-        message: expect.stringContaining('1 pod of ReplicaSet shop/web-7d9c5b7f6 is already in disruption (web-4)'),
+        message: '1 pod of ReplicaSet shop/web-7d9c5b7f6 is already in disruption (reserved: web-4); the limit is 1.',
       });
     });
 

@@ -62,12 +62,16 @@ describe('factsWithPlan()', () => {
     expect([pods[0], pods[2]].map((pod) => facts.reservations!.holds({ scope: 'owner', key: 'shop/ReplicaSet/web-7d9c5b7f6' }, pod))).toEqual([false, true]);
   });
 
-  it('an eviction reserved outside the plan is in flight without touching PDBs: the API server records its own', () => {
+  it('counts an eviction reserved outside the plan through its reservation until it settles, without touching PDBs: the API server records its own', () => {
     const reserved = reservedEviction(pods[2]);
-    expect(reserved).toEqual({ key: 'shop/web-3', pod: pods[2], pdbs: [], usedBudget: false, wasHealthy: false, isReplaced: true });
-    const facts = factsWithPlan(factsOf(pods[1]), { evictions: [reserved], settled: new Set() }, NOW);
-    expect(facts.pdbs[0].status).toEqual(pdb.status);
-    expect(facts.context!.isRecordedDisruption(pods[2])).toBe(true);
+    expect(reserved).toEqual({ key: 'shop/web-3', pod: pods[2], pdbs: [], usedBudget: false, wasHealthy: false, isReplaced: true, reserved: true });
+    const reservations = { holds: () => true, isReserved: () => true };
+    const inFlight = factsWithPlan({ ...factsOf(pods[1]), reservations }, { evictions: [reserved], settled: new Set() }, NOW);
+    expect(inFlight.pdbs[0].status).toEqual(pdb.status);
+    expect([inFlight.reservations!.isReserved(pods[2]), inFlight.context!.isRecordedDisruption(pods[2])]).toEqual([true, false]);
+    const replaced = factsWithPlan({ ...factsOf(pods[1]), reservations }, { evictions: [reserved], settled: new Set(['shop/web-3']) }, NOW);
+    expect([replaced.reservations!.isReserved(pods[2]), replaced.context!.isRecordedDisruption(pods[2])]).toEqual([false, false]);
+    expect(replaced.context!.peers('owner').map((pod) => pod.name)).toEqual(['web-1', 'web-2', 'web-3']);
   });
 
   it('leaves a PDB the controller does not maintain as it is (stale status, SyncFailed)', () => {

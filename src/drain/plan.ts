@@ -14,6 +14,7 @@ import { decisiveDenial } from '../decide';
 import type { EvictionAttempt, EvictionFacts, PodFacts, ReservationView, Verdict } from '../domain';
 import { PDB_CHECKS } from '../pdb/explain';
 import { matchingPdbs } from '../pdb/mirror';
+import { isNotYetDisrupted } from '../reservation/record';
 import { factsWithPlan, podKey, reservedEviction, type PlanState, type PlannedEviction } from './planned-cluster';
 
 /** What the webhook would answer for this attempt on these facts (`unconfirmed`: its live confirm read failed). */
@@ -85,7 +86,7 @@ export interface PlanReservations {
 function reservedOutside(reservations: PlanReservations | undefined, steps: readonly (readonly PlanCandidate[])[]): PlannedEviction[] {
   if (reservations === undefined) return [];
   const inPlan = new Set(steps.flatMap((candidates) => candidates.map((candidate) => podKey(candidate.facts.pod))));
-  return reservations.pods.filter((pod) => !inPlan.has(podKey(pod)) && !pod.deleting && !isFinished(pod)).map(reservedEviction);
+  return reservations.pods.filter((pod) => !inPlan.has(podKey(pod)) && isNotYetDisrupted(pod)).map(reservedEviction);
 }
 
 /** Plans the drain of `steps` (one per node, in order; each in the order its drain meets the pods), by pod key. */

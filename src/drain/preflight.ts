@@ -7,7 +7,7 @@ import { decisiveDenial } from '../decide';
 import type { EvictionAttempt, Finding, PodFacts, Requester, Verdict } from '../domain';
 import { evaluateEviction, judgeEviction, type PolicyCheck } from '../evaluate';
 import { qualifiedName } from '../pdb/explain';
-import { isFor, liveReservations, reservationView, type ReservationRecord } from '../reservation/record';
+import { isFor, isNotYetDisrupted, liveReservations, reservationView, type ReservationRecord } from '../reservation/record';
 import { drainDisposition, type DrainFlags, type DrainNote } from './filters';
 import { denialCode, planDrain, type PlanCandidate, type PlannedPod, type PlanReservations } from './plan';
 
@@ -123,11 +123,16 @@ export async function checkDrain(view: ClusterView, scope: DrainScope, options: 
   return summarize(scope, pods, reservationsSaid(options.reservations, reservations));
 }
 
-/** The live reservations of pods that exist, with the view the policies count them through; undefined when there are none. */
+/**
+ * The live reservations of pods the cluster does not show in disruption yet, with the view the
+ * policies count them through; undefined when there are none (a terminating pod counts anyway).
+ */
 function planReservations(view: ClusterView, read: ReservationsRead | undefined, now: Date): PlanReservations | undefined {
   if (read === undefined || 'error' in read) return undefined;
   const inventory = view.inventory();
-  const pods = liveReservations(read.records, now.getTime()).flatMap((entry) => inventory.podsInNamespace(entry.namespace).filter((pod) => isFor(entry, pod)));
+  const pods = liveReservations(read.records, now.getTime()).flatMap((entry) =>
+    inventory.podsInNamespace(entry.namespace).filter((pod) => isFor(entry, pod) && isNotYetDisrupted(pod)),
+  );
   return pods.length === 0 ? undefined : { view: reservationView(read.records, now.getTime()), pods };
 }
 

@@ -64,6 +64,9 @@ export function scopeOf(per: DisruptionScope, pod: PodFacts, owner: OwnerFacts):
 
 const isFinished = (pod: PodFacts) => pod.phase === 'Succeeded' || pod.phase === 'Failed';
 
+/** Neither terminating nor finished: a reservation for the pod counts a disruption the cluster does not show (yet). */
+export const isNotYetDisrupted = (pod: PodFacts) => !pod.deleting && !isFinished(pod);
+
 /** The entry is about this pod: same name, and the same uid when both are known. */
 export function isFor(entry: Reservation, pod: PodFacts): boolean {
   return entry.namespace === pod.namespace && entry.name === pod.name && (entry.uid === '' || pod.uid === '' || entry.uid === pod.uid);
@@ -110,7 +113,7 @@ export interface NewReservation {
 export function withReservation(record: ReservationRecord, reservation: NewReservation): Reservation[] | undefined {
   const { pod, now, ttlMs, by, peers } = reservation;
   const isCurrent = (entry: Reservation) =>
-    isLive(entry, now) && peers.some((peer) => isFor(entry, peer) && !peer.deleting && !isFinished(peer)) && !isFor(entry, pod);
+    isLive(entry, now) && peers.some((peer) => isFor(entry, peer) && isNotYetDisrupted(peer)) && !isFor(entry, pod);
   const kept = record.entries.filter(isCurrent);
   if (kept.length >= MAX_RESERVATIONS_PER_RECORD) return undefined;
   return [...kept, { namespace: pod.namespace, name: pod.name, uid: pod.uid, reservedAt: now, expiresAt: now + ttlMs, by }];

@@ -107,6 +107,15 @@ describe('eviction-guard check against a cluster', () => {
       expect(fake.leases.calls.slice(leaseCalls).map((call) => `${call.method} ${call.namespace} ${call.status}`)).toEqual(['GET eviction-guard 200']);
     });
 
+    it('says nothing of a reservation whose pod the cluster already shows terminating: it counts as in disruption anyway', async () => {
+      await reserveWeb3();
+      fake.upsert(podObject('shop', 'web-3', { labels: { app: 'web' }, owner: { kind: 'ReplicaSet', name: 'web-rs' }, nodeName: 'node-b', deleting: true }));
+      const report = await runDrainCheck(options('--node', 'node-a', '--force'), logger);
+      expect(report.notes).toEqual([]);
+      expect(report.assumptions).not.toContain(RESERVATION_ASSUMPTION);
+      expect(report.pods.find((pod) => pod.name === 'web-1')?.message).toBe('1 pod of ReplicaSet shop/web-rs is already in disruption (web-3); the limit is 1.');
+    });
+
     it('reads them from --reservation-namespace: elsewhere there are none', async () => {
       await reserveWeb3();
       const report = await runDrainCheck(options('--node', 'node-a', '--force', '--reservation-namespace', 'ops'), logger);

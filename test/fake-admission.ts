@@ -6,7 +6,8 @@
 // entry whose rules, namespaceSelector and objectSelector match is called over HTTPS:
 // clientConfig.url, or clientConfig.service resolved through `serviceEndpoints` (the connection
 // goes there, and the certificate must be valid for <name>.<namespace>.svc, as the API server
-// requires); caBundle is the only trust (an empty one means the system roots); timeoutSeconds
+// requires; a Service with several endpoints gets its calls in turn, as kube-proxy spreads the
+// API server's connections over a Service's ready endpoints); caBundle is the only trust (an empty one means the system roots); timeoutSeconds
 // (default 10) bounds the call; failurePolicy (default Fail) decides what a failed call means.
 // A denial is wrapped exactly as ToStatusErr does.
 import { randomUUID } from 'node:crypto';
@@ -60,6 +61,8 @@ export type AdmissionResult = { allowed: true; warnings: string[] } | { allowed:
 export interface WebhookCall {
   webhook: string;
   url: string;
+  /** host:port the call connected to (a service's endpoint); '' when no call was made. */
+  endpoint: string;
   review: Json;
   /** The response body, when one came back. */
   response?: Json;
@@ -154,6 +157,11 @@ function callFailureStatus(error: string): ApiStatus {
 
 class CallError extends Error {}
 
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
 interface WebhookTarget {
   /** As the API server's error messages print it. */
   url: string;
@@ -184,10 +192,12 @@ function describeTransportError(error: NodeJS.ErrnoException, target: { host: st
 export class FakeAdmission {
   /** request.userInfo of every request (the fake authenticates one token). */
   user: UserInfo = { username: 'kubernetes-admin', groups: ['kubeadm:cluster-admins', 'system:authenticated'] };
-  /** Where clientConfig.service entries live: "namespace/name" → the address to connect to. */
-  readonly serviceEndpoints = new Map<string, { host: string; port: number }>();
+  /** Where clientConfig.service entries live: "namespace/name" → the addresses of its ready endpoints. */
+  readonly serviceEndpoints = new Map<string, readonly Endpoint[]>();
   /** Every webhook call, in the order they ended. */
   readonly calls: WebhookCall[] = [];
+  /** Calls made to each service so far: the next one goes to the endpoint after the last. */
+  private readonly callsByService = new Map<string, number>();
 
   constructor(private readonly store: AdmissionStore) {}
 
@@ -255,7 +265,7 @@ export class FakeAdmission {
       },
     };
     if (version === undefined) {
-      return failed(`webhook does not accept known AdmissionReview versions (${SUPPORTED_REVIEW_VERSIONS.join(', ')})`, { webhook: hook.name, url: '', review });
+      return failed(`webhook does not accept known AdmissionReview versions (${SUPPORTED_REVIEW_VERSIONS.join(', ')})`, { webhook: hook.name, url: '', endpoint: '', review });
     }
 
     const timeoutSeconds = hook.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
@@ -263,9 +273,9 @@ export class FakeAdmission {
     try {
       target = this.resolve(hook, timeoutSeconds);
     } catch (error) {
-      return failed((error as Error).message, { webhook: hook.name, url: '', review });
+      return failed((error as Error).message, { webhook: hook.name, url: '', endpoint: '', review });
     }
-    const call = { webhook: hook.name, url: target.url, review };
+    const call = { webhook: hook.name, url: target.url, endpoint: `${target.host}:${target.port}`, review };
     let response: Json;
     try {
       response = await this.post(target, hook.clientConfig.caBundle, JSON.stringify(review), timeoutSeconds);
@@ -308,8 +318,12 @@ export class FakeAdmission {
       const servername = `${service.name}.${service.namespace}.svc`;
       const port = service.port ?? 443;
       const path = `${service.path ?? '/'}?${timeout}`;
-      const endpoint = this.serviceEndpoints.get(`${service.namespace}/${service.name}`);
-      if (endpoint === undefined) throw new Error(`service "${service.namespace}/${service.name}" has no endpoints in the fake (set serviceEndpoints)`);
+      const key = `${service.namespace}/${service.name}`;
+      const endpoints = this.serviceEndpoints.get(key) ?? [];
+      if (endpoints.length === 0) throw new Error(`service "${key}" has no endpoints in the fake (set serviceEndpoints)`);
+      const turn = this.callsByService.get(key) ?? 0;
+      this.callsByService.set(key, turn + 1);
+      const endpoint = endpoints[turn % endpoints.length];
       return { url: `https://${servername}:${port}${path}`, host: endpoint.host, port: endpoint.port, servername, path };
     }
     throw new Error('clientConfig has neither url nor service');

@@ -36,6 +36,15 @@ export interface EvictionStore {
   remove(kind: string, namespace: string, name: string): boolean;
 }
 
+/** A pod an eviction deleted: marked terminating, or gone from the store. */
+export interface PodDeletion {
+  namespace: string;
+  name: string;
+  state: 'terminating' | 'gone';
+  /** Epoch ms. */
+  at: number;
+}
+
 /** One answered eviction, for tests to inspect. */
 export interface EvictionRecord {
   namespace: string;
@@ -96,6 +105,11 @@ export class FakeEvictions {
   terminationMs = 0;
   /** Every eviction answered, in order. */
   readonly answered: EvictionRecord[] = [];
+  /**
+   * What the evictions did to pods, in the order it happened: so a test can replay how many pods
+   * were terminating at every moment, not just at the moments it looked.
+   */
+  readonly deletions: PodDeletion[] = [];
 
   private readonly terminations = new Set<NodeJS.Timeout>();
 
@@ -291,17 +305,22 @@ export class FakeEvictions {
     const disruptionTarget = { type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI', message: 'Eviction API: evicting', lastTransitionTime: now() };
     const marked: KubeObject = { ...pod, status: { ...status, conditions: [...conditions, disruptionTarget] } };
     this.store.upsert(marked);
+    const record = (state: PodDeletion['state']) => this.deletions.push({ namespace, name, state, at: Date.now() });
     if (this.terminationMs <= 0) {
       this.store.remove('Pod', namespace, name);
+      record('gone');
       return SUCCESS;
     }
     const gracePeriodSeconds =
       typeof deleteOptions?.gracePeriodSeconds === 'number' ? deleteOptions.gracePeriodSeconds : Number((pod.spec as Json | undefined)?.terminationGracePeriodSeconds ?? 30);
     this.store.upsert({ ...marked, metadata: { ...marked.metadata, deletionTimestamp: now(), deletionGracePeriodSeconds: gracePeriodSeconds } });
+    record('terminating');
     const uid = pod.metadata.uid;
     const timer = setTimeout(() => {
       this.terminations.delete(timer);
-      if (this.store.read('Pod', namespace, name)?.metadata.uid === uid) this.store.remove('Pod', namespace, name);
+      if (this.store.read('Pod', namespace, name)?.metadata.uid !== uid) return;
+      this.store.remove('Pod', namespace, name);
+      record('gone');
     }, this.terminationMs);
     this.terminations.add(timer);
     return SUCCESS;

@@ -10,6 +10,7 @@ import { startPolicyService, type PolicyService } from '../policy/service';
 import { pollUntil, withSyncedCluster, type ClusterChoice } from './cluster';
 import { parseOutputFormat, renderTable, type OutputFormat } from './render';
 import { runReportCommand } from './report-command';
+import { INSTALL_NAMESPACE, parseReservationNamespace, readReservations } from './reservations';
 import { EXIT, parseChoice, parseFlags, parseSeconds, UsageError } from './usage';
 
 export const CHECK_USAGE = `Usage: eviction-guard check (--node NAME... | --namespace NS | POD...) [flags]
@@ -34,6 +35,9 @@ Flags:
   --policy PATH             EvictionPolicy file or folder; repeatable. In a cluster, EvictionPolicy
                             objects are read as well.
   --mode MODE               ${ENFORCEMENT_MODES.join('|')} (default enforce), as the webhook runs
+  --reservation-namespace NS
+                            where the webhook keeps its reservation Leases (default ${INSTALL_NAMESPACE}).
+                            In a cluster, the evictions it reserved count as in disruption (read only)
   --as USER                 who drains (policies match subjects; default: nobody in particular)
   --as-group GROUP          the drainer's groups; repeatable (default system:authenticated)
   -o, --output FORMAT       table|json|yaml (default table)
@@ -48,6 +52,8 @@ export interface CheckOptions extends ClusterChoice {
   flags: DrainFlags;
   policies: string[];
   mode: EnforcementMode;
+  /** Where the webhook's reservation Leases are read from, in a cluster. */
+  reservationNamespace: string;
   requester: Requester;
   output: OutputFormat;
   timeoutMs: number;
@@ -80,6 +86,7 @@ export function parseCheckOptions(argv: string[]): CheckOptions | 'help' {
       snapshot: { type: 'string' },
       policy: { type: 'string', multiple: true },
       mode: { type: 'string' },
+      'reservation-namespace': { type: 'string' },
       as: { type: 'string' },
       'as-group': { type: 'string', multiple: true },
       output: { type: 'string', short: 'o' },
@@ -119,6 +126,7 @@ export function parseCheckOptions(argv: string[]): CheckOptions | 'help' {
     snapshot: values.snapshot as string | undefined,
     policies: (values.policy as string[] | undefined) ?? [],
     mode: parseChoice(values.mode, 'enforce', ENFORCEMENT_MODES, '--mode', CHECK_USAGE),
+    reservationNamespace: parseReservationNamespace(values['reservation-namespace'], CHECK_USAGE) ?? INSTALL_NAMESPACE,
     requester: { username: (values.as as string | undefined) ?? '', groups },
     output: parseOutputFormat(values.output as string | undefined, CHECK_USAGE),
     timeoutMs: parseSeconds(values.timeout, 30, '--timeout', CHECK_USAGE),
@@ -204,7 +212,13 @@ export async function runDrainCheck(options: CheckOptions, logger: Logger): Prom
     });
     try {
       await waitForPolicies(policies, options.timeoutMs, logger);
-      return await checkDrain(view, options.scope, { flags: options.flags, requester: options.requester, checkPolicies: policies.evaluate });
+      const reservations = await readReservations(view, options.reservationNamespace, options.timeoutMs, logger);
+      return await checkDrain(view, options.scope, {
+        flags: options.flags,
+        requester: options.requester,
+        checkPolicies: policies.evaluate,
+        ...(reservations ? { reservations } : {}),
+      });
     } finally {
       await policies.close();
     }

@@ -1,12 +1,13 @@
 // The `serve` flags and wiring of reservations (reservation/), kept apart from serve.ts: Leases in
 // the webhook's namespace on a live cluster, memory from a snapshot or the demo cluster, and a
-// periodic cleanup of records in which nothing counts any more.
+// periodic cleanup of records in which nothing counts any more. And what `check` reads of them.
 import os from 'node:os';
 import type { Logger } from '../audit/logger';
 import { LiveClusterView } from '../cluster/live';
 import type { ClusterView } from '../cluster/view';
 import { describeError } from '../cluster/errors';
-import { LeaseReservationStore } from '../reservation/lease-store';
+import type { ReservationsRead } from '../drain/preflight';
+import { LeaseReservationReader, LeaseReservationStore } from '../reservation/lease-store';
 import { webhookNamespace } from '../reservation/namespace';
 import { DEFAULT_RESERVATION_TTL_MS } from '../reservation/record';
 import { Reserver } from '../reservation/reserver';
@@ -40,14 +41,41 @@ export interface ReservationOptions {
   reservationNamespace?: string;
 }
 
-export function parseReservationOptions(values: Record<string, unknown>, usage: string): ReservationOptions {
-  const ttlMs = parseSeconds(values['reservation-ttl'], DEFAULT_RESERVATION_TTL_MS / 1000, '--reservation-ttl', usage);
-  if (ttlMs > MAX_RESERVATION_TTL_MS) throw new UsageError(`--reservation-ttl must be at most ${MAX_RESERVATION_TTL_MS / 1000} seconds, got "${String(values['reservation-ttl'])}"`, usage);
-  const namespace = values['reservation-namespace'] as string | undefined;
+/** `--reservation-namespace`, checked to be a namespace name; undefined when not given. */
+export function parseReservationNamespace(value: unknown, usage: string): string | undefined {
+  const namespace = value as string | undefined;
   if (namespace !== undefined && !NAMESPACE_NAME.test(namespace)) {
     throw new UsageError(`--reservation-namespace must be a namespace name (lower-case letters, digits and -), got "${namespace}"`, usage);
   }
-  return { reservationTtlMs: ttlMs, reservationNamespace: namespace };
+  return namespace;
+}
+
+export function parseReservationOptions(values: Record<string, unknown>, usage: string): ReservationOptions {
+  const ttlMs = parseSeconds(values['reservation-ttl'], DEFAULT_RESERVATION_TTL_MS / 1000, '--reservation-ttl', usage);
+  if (ttlMs > MAX_RESERVATION_TTL_MS) throw new UsageError(`--reservation-ttl must be at most ${MAX_RESERVATION_TTL_MS / 1000} seconds, got "${String(values['reservation-ttl'])}"`, usage);
+  return { reservationTtlMs: ttlMs, reservationNamespace: parseReservationNamespace(values['reservation-namespace'], usage) };
+}
+
+/** Where `check` looks for the webhook's Leases unless told: the namespace the manifests and the Helm instructions install into. */
+export const INSTALL_NAMESPACE = 'eviction-guard';
+
+/**
+ * The webhook's reservations in a cluster, for `check`: one LIST of the Leases in `namespace`,
+ * never a write. Undefined without a cluster (a snapshot, the demo), where no webhook writes any.
+ * A failed read is returned, not thrown: the plan is still worth having, and says what it missed.
+ */
+export async function readReservations(view: ClusterView, namespace: string, timeoutMs: number, logger: Logger): Promise<ReservationsRead | undefined> {
+  if (!(view instanceof LiveClusterView)) return undefined;
+  const reader = new LeaseReservationReader({ kubeConfig: view.kubeConfig, namespace, logger });
+  try {
+    return { from: reader.description, records: await reader.list(Date.now() + timeoutMs) };
+  } catch (error) {
+    const failure = describeError(error);
+    logger.warn({ error: failure }, 'could not read the reservation Leases: evictions the webhook allowed a moment ago are not counted');
+    return { from: reader.description, error: failure };
+  } finally {
+    reader.close();
+  }
 }
 
 export interface Reservations {

@@ -6,14 +6,16 @@
 // How a drain goes, in waves. kubectl drain sends every eviction of a node at once and retries each
 // 429 every 5 s. Wave 1 is what passes at once. The plan then assumes that every eviction made so
 // far is replaced and Ready (settled), and the pods still waiting try again: those that pass now
-// form the next wave. When a wave passes nobody, the pods left get 429 for as long as the cluster
-// stays as it is: BLOCKED. Nodes are drained one after another, each once the evictions of the
-// nodes before it have settled.
+// form the next wave. Evictions the webhook reserved outside the plan before it started are in
+// flight in wave 1 and settle with it. When a wave passes nobody and nothing is left in flight, the
+// pods left get 429 for as long as the cluster stays as it is: BLOCKED. Nodes are drained one after
+// another, each once the evictions of the nodes before it have settled.
 import { decisiveDenial } from '../decide';
-import type { EvictionAttempt, EvictionFacts, PodFacts, Verdict } from '../domain';
+import type { EvictionAttempt, EvictionFacts, PodFacts, ReservationView, Verdict } from '../domain';
 import { PDB_CHECKS } from '../pdb/explain';
 import { matchingPdbs } from '../pdb/mirror';
-import { factsWithPlan, podKey, type PlanState, type PlannedEviction } from './planned-cluster';
+import { isNotYetDisrupted } from '../reservation/record';
+import { factsWithPlan, podKey, reservedEviction, type PlanState, type PlannedEviction } from './planned-cluster';
 
 /** What the webhook would answer for this attempt on these facts (`unconfirmed`: its live confirm read failed). */
 export type Judge = (attempt: EvictionAttempt, facts: EvictionFacts, unconfirmed?: string) => Verdict;
@@ -66,23 +68,43 @@ export interface DrainPlanOptions {
   judge: Judge;
   /** Stamps the PDB records of planned evictions. */
   now: Date;
+  /**
+   * The webhook's reservations when the plan starts, and the pods they are for: counted by the
+   * policies as the webhook counts them, and those outside the plan are evictions in flight in its
+   * first wave, replaced before the second.
+   */
+  reservations?: PlanReservations;
+}
+
+export interface PlanReservations {
+  view: ReservationView;
+  /** The reserved pods as the cluster shows them. */
+  pods: readonly PodFacts[];
+}
+
+/** The reserved pods the plan does not evict itself and the cluster does not show in disruption yet. */
+function reservedOutside(reservations: PlanReservations | undefined, steps: readonly (readonly PlanCandidate[])[]): PlannedEviction[] {
+  if (reservations === undefined) return [];
+  const inPlan = new Set(steps.flatMap((candidates) => candidates.map((candidate) => podKey(candidate.facts.pod))));
+  return reservations.pods.filter((pod) => !inPlan.has(podKey(pod)) && isNotYetDisrupted(pod)).map(reservedEviction);
 }
 
 /** Plans the drain of `steps` (one per node, in order; each in the order its drain meets the pods), by pod key. */
 export function planDrain(steps: readonly (readonly PlanCandidate[])[], options: DrainPlanOptions): Map<string, PlannedPod> {
   const { judge, now } = options;
   const planned = new Map<string, PlannedPod>();
-  const evictions: PlannedEviction[] = [];
+  const evictions: PlannedEviction[] = reservedOutside(options.reservations, steps);
   const settled = new Set<string>();
+  const reservations = options.reservations?.view;
   const judgeIn = (candidate: PlanCandidate, state: PlanState) => {
-    const facts = factsWithPlan(candidate.facts, state, now);
+    const facts = factsWithPlan(reservations ? { ...candidate.facts, reservations } : candidate.facts, state, now);
     return { facts, verdict: judge(candidate.attempt, facts, candidate.unconfirmed) };
   };
   let wave = 0;
 
-  for (const candidates of steps) {
+  for (const [step, candidates] of steps.entries()) {
     // The nodes before this one are drained and their pods replaced (the plan's assumption).
-    for (const eviction of evictions) settled.add(eviction.key);
+    if (step > 0) for (const eviction of evictions) settled.add(eviction.key);
     const settledBeforeNode = new Set(settled);
     /** Settled at a wave boundary of this node: what its waiting pods wait for. */
     const replacedOnNode: PlannedEviction[] = [];
@@ -120,8 +142,10 @@ export function planDrain(steps: readonly (readonly PlanCandidate[])[], options:
           planned.set(key, { result: 'fail', verdict });
         }
       }
-      // A wave that evicts nobody changes nothing: the pods still waiting stay blocked, and it is no wave.
-      if (evictions.length === evictedBefore) {
+      // A wave that evicts nobody changes nothing, unless evictions are still in flight (reserved
+      // before the plan) whose replacements the next wave brings: else the pods still waiting stay
+      // blocked, and it is no wave.
+      if (evictions.length === evictedBefore && evictions.every((eviction) => settled.has(eviction.key))) {
         wave--;
         break;
       }

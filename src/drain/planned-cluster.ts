@@ -5,8 +5,9 @@
 // PDB's disruptedPods if it used the budget, and it counts as in disruption for the policies), then
 // settled (the pod is gone; a pod with a controller has a Ready replacement on a node outside the
 // plan). The PDB numbers follow the disruption controller: a healthy pod in flight is not healthy,
-// a settled replacement is.
-import type { DisruptionScope, EvictionContext, EvictionFacts, PdbFacts, PodFacts } from '../domain';
+// a settled replacement is. An eviction the webhook reserved before the plan is in flight from the
+// start, and a planned pod's reservation no longer counts: the plan says where the pod is.
+import type { DisruptionScope, EvictionContext, EvictionFacts, PdbFacts, PodFacts, ReservationView } from '../domain';
 import { qualifiedName, syncFailure } from '../pdb/explain';
 import { isStatusStale } from '../pdb/mirror';
 
@@ -23,6 +24,8 @@ export interface PlannedEviction {
   wasHealthy: boolean;
   /** A controller makes a replacement (terminal pods and pods without a controller are gone for good). */
   isReplaced: boolean;
+  /** The webhook reserved it before the plan (reservedEviction()): in flight, it counts through its reservation, as the webhook counts it. */
+  reserved?: boolean;
 }
 
 /** The plan so far: every eviction in the order made, and those settled. */
@@ -32,6 +35,16 @@ export interface PlanState {
 }
 
 export const podKey = (pod: { namespace: string; name: string }) => qualifiedName(pod);
+
+/**
+ * An eviction the webhook has reserved outside the plan (another drain's, an autoscaler's): allowed
+ * a moment ago, in flight when the plan starts, and replaced like the plan's own. Its PDBs stay as
+ * the cluster shows them: the API server records its own use of a budget, and a reservation does
+ * not say whether it has done so yet.
+ */
+export function reservedEviction(pod: PodFacts): PlannedEviction {
+  return { key: podKey(pod), pod, pdbs: [], usedBudget: false, wasHealthy: false, isReplaced: pod.owner !== undefined, reserved: true };
+}
 
 /** A namespace's planned evictions, by pod name and by the PDBs that select them. */
 interface NamespacePlan {
@@ -111,8 +124,23 @@ function contextWithPlan(context: EvictionContext, state: PlanState, planned: Pl
     peers: (scope) => context.peers(scope).filter((pod) => !isGone(pod, scope)),
     isRecordedDisruption: (pod) => {
       const eviction = plannedFor(planned, pod);
-      return eviction === undefined ? context.isRecordedDisruption(pod) : !state.settled.has(eviction.key);
+      return eviction === undefined || (eviction.reserved && !state.settled.has(eviction.key)) ? context.isRecordedDisruption(pod) : !state.settled.has(eviction.key);
     },
+  };
+}
+
+/**
+ * The reservations the decision counts, less those of pods the plan accounts for itself: those it
+ * evicts (in flight or settled), and reserved evictions once settled (replaced, the reservation is over).
+ */
+function reservationsWithPlan(reservations: ReservationView, state: PlanState, planned: PlannedIndex): ReservationView {
+  const counts = (pod: PodFacts) => {
+    const eviction = plannedFor(planned, pod);
+    return eviction === undefined || (eviction.reserved === true && !state.settled.has(eviction.key));
+  };
+  return {
+    holds: (scope, pod) => counts(pod) && reservations.holds(scope, pod),
+    isReserved: (pod) => counts(pod) && reservations.isReserved(pod),
   };
 }
 
@@ -139,5 +167,6 @@ export function factsWithPlan(facts: EvictionFacts, state: PlanState, now: Date)
     pdbs: inNamespace === undefined ? facts.pdbs : facts.pdbs.map((pdb) => pdbWithPlan(pdb, inNamespace.byPdb.get(pdb.name), state, evictedAt)),
     podsInNamespace: inNamespace === undefined ? facts.podsInNamespace : () => podsWithPlan(facts.podsInNamespace(), state, inNamespace.pods),
     ...(facts.context ? { context: contextWithPlan(facts.context, state, planned) } : {}),
+    ...(facts.reservations ? { reservations: reservationsWithPlan(facts.reservations, state, planned) } : {}),
   };
 }

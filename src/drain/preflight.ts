@@ -7,8 +7,9 @@ import { decisiveDenial } from '../decide';
 import type { EvictionAttempt, Finding, PodFacts, Requester, Verdict } from '../domain';
 import { evaluateEviction, judgeEviction, type PolicyCheck } from '../evaluate';
 import { qualifiedName } from '../pdb/explain';
+import { isFor, isNotYetDisrupted, liveReservations, reservationView, type ReservationRecord } from '../reservation/record';
 import { drainDisposition, type DrainFlags, type DrainNote } from './filters';
-import { denialCode, planDrain, type PlanCandidate, type PlannedPod } from './plan';
+import { denialCode, planDrain, type PlanCandidate, type PlannedPod, type PlanReservations } from './plan';
 
 /** Which pods a drain would touch: nodes drained in this order, a namespace, or pods. */
 export type DrainScope = { nodes: readonly string[] } | { namespace: string } | { pods: readonly { namespace: string; name: string }[] };
@@ -63,10 +64,15 @@ export interface DrainReport {
   summary: string;
 }
 
+/** The webhook's reservation records as read from the cluster (`from`: where), or why they could not be read. */
+export type ReservationsRead = { from: string; records: readonly ReservationRecord[] } | { from: string; error: string };
+
 export interface PreflightOptions {
   flags: DrainFlags;
   requester: Requester;
   checkPolicies?: PolicyCheck;
+  /** The webhook's reservations, counted as the webhook counts them; none from a snapshot or the demo. */
+  reservations?: ReservationsRead;
   /** Evaluations in flight at once (live confirm reads). */
   concurrency?: number;
   /** The plan's clock (default: now). */
@@ -81,6 +87,7 @@ const STOPPING: ReadonlySet<PodResult> = new Set(['refuse', 'block', 'fail', 'mi
 export const REPLACEMENT_ASSUMPTION =
   'evicted pods are replaced by their controllers on nodes outside this plan, the replacements become Ready in the order the pods were evicted, and nothing else changes meanwhile';
 export const NODE_ORDER_ASSUMPTION = 'the nodes are drained one after another in the order given, each once the evictions before it are replaced';
+export const RESERVATION_ASSUMPTION = 'the evictions the webhook has reserved go through, and those of pods outside this plan are replaced before its second wave';
 
 export function describeScope(scope: DrainScope): string {
   if ('nodes' in scope) return scope.nodes.length === 1 ? `node ${scope.nodes[0]}` : `nodes ${scope.nodes.join(', ')}`;
@@ -105,12 +112,45 @@ export async function checkDrain(view: ClusterView, scope: DrainScope, options: 
   const checked = await mapConcurrently(steps.flat(), options.concurrency ?? 8, (target, index) => checkTarget(view, target, index, options));
   let offset = 0;
   const candidates = steps.map((targets) => checked.slice(offset, (offset += targets.length)).flatMap((entry) => ('candidate' in entry ? [entry.candidate] : [])));
+  const now = options.now ?? new Date();
+  const reservations = planReservations(view, options.reservations, now);
   const plan = planDrain(candidates, {
     judge: (attempt, facts, unconfirmed) => judgeEviction(attempt, facts, options.checkPolicies, unconfirmed),
-    now: options.now ?? new Date(),
+    now,
+    ...(reservations ? { reservations } : {}),
   });
   const pods = checked.map((entry) => ('check' in entry ? entry.check : plannedCheck(entry.base, plan.get(qualifiedName(entry.base))!, entry.filterWarnings)));
-  return summarize(scope, pods);
+  return summarize(scope, pods, reservationsSaid(options.reservations, reservations));
+}
+
+/**
+ * The live reservations of pods the cluster does not show in disruption yet, with the view the
+ * policies count them through; undefined when there are none (a terminating pod counts anyway).
+ */
+function planReservations(view: ClusterView, read: ReservationsRead | undefined, now: Date): PlanReservations | undefined {
+  if (read === undefined || 'error' in read) return undefined;
+  const inventory = view.inventory();
+  const pods = liveReservations(read.records, now.getTime()).flatMap((entry) =>
+    inventory.podsInNamespace(entry.namespace).filter((pod) => isFor(entry, pod) && isNotYetDisrupted(pod)),
+  );
+  return pods.length === 0 ? undefined : { view: reservationView(read.records, now.getTime()), pods };
+}
+
+/** What the report says about the reservations: counted (which, and what the plan assumes of them), or not readable. */
+function reservationsSaid(read: ReservationsRead | undefined, counted: PlanReservations | undefined): Pick<DrainReport, 'notes' | 'assumptions'> {
+  if (read !== undefined && 'error' in read) {
+    return {
+      notes: [`Reservations could not be read (${read.from}: ${read.error}): evictions the webhook allowed a moment ago are not counted, so a pod planned EVICT may get 429.`],
+      assumptions: [],
+    };
+  }
+  if (read === undefined || counted === undefined) return { notes: [], assumptions: [] };
+  const names = counted.pods.map(qualifiedName).sort();
+  const evictions = names.length === 1 ? '1 eviction the webhook allowed is' : `${names.length} evictions the webhook allowed are`;
+  return {
+    notes: [`${evictions} not seen terminating yet and count${names.length === 1 ? 's' : ''} as in disruption (reservations in ${read.from}): ${names.join(', ')}.`],
+    assumptions: [RESERVATION_ASSUMPTION],
+  };
 }
 
 const byName = (a: { namespace: string; name: string }, b: { namespace: string; name: string }) =>
@@ -207,7 +247,7 @@ function plannedCheck(base: PodCheckBase, planned: PlannedPod, filterWarnings: r
   return check;
 }
 
-function summarize(scope: DrainScope, pods: PodCheck[]): DrainReport {
+function summarize(scope: DrainScope, pods: PodCheck[], reservations: Pick<DrainReport, 'notes' | 'assumptions'>): DrainReport {
   const counts = Object.fromEntries(RESULTS.map((result) => [result, 0])) as Record<PodResult, number>;
   const blockers: Record<string, number> = {};
   for (const pod of pods) {
@@ -221,7 +261,9 @@ function summarize(scope: DrainScope, pods: PodCheck[]): DrainReport {
   const assumptions: string[] = [];
   if (counts.evict + counts.wait > 0) assumptions.push(REPLACEMENT_ASSUMPTION);
   if ('nodes' in scope && scope.nodes.length > 1) assumptions.push(NODE_ORDER_ASSUMPTION);
-  return { scope: describeScope(scope), completes, pods, counts, blockers, assumptions, notes: hangingNodes(scope, pods), summary: summaryLine(describeScope(scope), counts, blockers, completes) };
+  assumptions.push(...reservations.assumptions);
+  const notes = [...reservations.notes, ...hangingNodes(scope, pods)];
+  return { scope: describeScope(scope), completes, pods, counts, blockers, assumptions, notes, summary: summaryLine(describeScope(scope), counts, blockers, completes) };
 }
 
 /** kubectl drain A B stays on A while a pod of A gets 429, so B is reached only with --timeout. */

@@ -10,15 +10,18 @@ import type { ClusterLogger } from '../cluster/view';
 import { describeError } from '../cluster/errors';
 import { leaseFor, leaseName, RESERVATION_LABEL_SELECTOR, recordFromLease, scopeOfLease } from './lease';
 import { isDisposable, scopeLabel, type Reservation, type ReservationRecord, type ScopeRef } from './record';
-import { ReservationStoreError, type ReservationStore } from './store';
+import { ReservationStoreError, type ReservationReader, type ReservationStore } from './store';
 
-export interface LeaseStoreOptions {
+export interface LeaseReaderOptions {
   kubeConfig: KubeConfig;
   namespace: string;
+  logger: ClusterLogger;
+}
+
+export interface LeaseStoreOptions extends LeaseReaderOptions {
   /** holderIdentity of the Leases written and `by` of the reservations: the replica's pod name. */
   holder: string;
   ttlMs: number;
-  logger: ClusterLogger;
 }
 
 interface Reply {
@@ -26,25 +29,26 @@ interface Reply {
   text: string;
 }
 
-export class LeaseReservationStore implements ReservationStore {
+/** The webhook's reservation Leases, listed and never written: what `check` reads (least privilege: list only). */
+export class LeaseReservationReader implements ReservationReader {
   readonly description: string;
   private readonly agents = new KeepAliveAgents(8);
   /** Ends calls in flight when the webhook stops. */
   private readonly stopping = new AbortController();
 
-  constructor(private readonly options: LeaseStoreOptions) {
+  constructor(protected readonly options: LeaseReaderOptions) {
     this.description = `Leases in namespace ${options.namespace}`;
   }
 
-  private collection(): string {
+  protected collection(): string {
     return `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(this.options.namespace)}/leases`;
   }
 
-  private item(scope: ScopeRef): string {
+  protected item(scope: ScopeRef): string {
     return `${this.collection()}/${leaseName(scope)}`;
   }
 
-  private async call(method: string, path: string, deadline: number, body?: unknown): Promise<Reply> {
+  protected async call(method: string, path: string, deadline: number, body?: unknown): Promise<Reply> {
     const timeoutMs = deadline - Date.now();
     if (timeoutMs <= 0) throw new ReservationStoreError(`${method} ${path}: no time left within the reservation's deadline`);
     try {
@@ -61,11 +65,11 @@ export class LeaseReservationStore implements ReservationStore {
     }
   }
 
-  private failure(method: string, path: string, reply: Reply): ReservationStoreError {
+  protected failure(method: string, path: string, reply: Reply): ReservationStoreError {
     return new ReservationStoreError(`${method} ${path}: ${statusProblem(reply.status, reply.text).problem}`);
   }
 
-  private parse(method: string, path: string, reply: Reply): unknown {
+  protected parse(method: string, path: string, reply: Reply): unknown {
     try {
       return JSON.parse(reply.text);
     } catch (error) {
@@ -73,12 +77,36 @@ export class LeaseReservationStore implements ReservationStore {
     }
   }
 
-  private toRecord(scope: ScopeRef, lease: unknown): ReservationRecord {
+  protected toRecord(scope: ScopeRef, lease: unknown): ReservationRecord {
     const { record, problem } = recordFromLease(scope, lease);
     if (problem !== undefined) {
       this.options.logger.warn({ lease: leaseName(scope), scope: scopeLabel(scope), problem }, 'a reservation Lease holds entries that cannot be read; they are dropped');
     }
     return record;
+  }
+
+  /** Every reservation Lease of the namespace (by the labels every one carries), one LIST. Leases that name no scope are not ours and are left out. */
+  async list(deadline: number): Promise<ReservationRecord[]> {
+    const path = `${this.collection()}?labelSelector=${encodeURIComponent(RESERVATION_LABEL_SELECTOR)}`;
+    const reply = await this.call('GET', path, deadline);
+    if (reply.status !== 200) throw this.failure('GET', path, reply);
+    const list = this.parse('GET', path, reply) as { items?: unknown };
+    return (Array.isArray(list.items) ? list.items : []).flatMap((lease: unknown) => {
+      const scope = scopeOfLease(lease);
+      return scope === undefined ? [] : [this.toRecord(scope, lease)];
+    });
+  }
+
+  close(): void {
+    this.stopping.abort();
+    this.agents.release(this.options.kubeConfig);
+  }
+}
+
+/** The webhook's records: read, written on a resourceVersion, and swept. */
+export class LeaseReservationStore extends LeaseReservationReader implements ReservationStore {
+  constructor(protected override readonly options: LeaseStoreOptions) {
+    super(options);
   }
 
   async read(scope: ScopeRef, deadline: number): Promise<ReservationRecord> {
@@ -108,17 +136,10 @@ export class LeaseReservationStore implements ReservationStore {
    * node and workload that was ever drained.
    */
   async sweep(now: number, deadline: number): Promise<number> {
-    const listPath = `${this.collection()}?labelSelector=${encodeURIComponent(RESERVATION_LABEL_SELECTOR)}`;
-    const reply = await this.call('GET', listPath, deadline);
-    if (reply.status !== 200) throw this.failure('GET', listPath, reply);
-    const list = this.parse('GET', listPath, reply) as { items?: unknown };
     let deleted = 0;
-    for (const lease of Array.isArray(list.items) ? list.items : []) {
-      const scope = scopeOfLease(lease);
-      if (scope === undefined) continue;
-      const record = recordFromLease(scope, lease).record;
+    for (const record of await this.list(deadline)) {
       if (record.version === undefined || !isDisposable(record, now)) continue;
-      const path = this.item(scope);
+      const path = this.item(record.scope);
       const options = { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { resourceVersion: record.version } };
       const answer = await this.call('DELETE', path, deadline, options);
       // 404: another replica deleted it; 409: someone reserved in it since it was listed.
@@ -126,10 +147,5 @@ export class LeaseReservationStore implements ReservationStore {
       else if (answer.status !== 404 && answer.status !== 409) throw this.failure('DELETE', path, answer);
     }
     return deleted;
-  }
-
-  close(): void {
-    this.stopping.abort();
-    this.agents.release(this.options.kubeConfig);
   }
 }

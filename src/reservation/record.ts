@@ -64,6 +64,9 @@ export function scopeOf(per: DisruptionScope, pod: PodFacts, owner: OwnerFacts):
 
 const isFinished = (pod: PodFacts) => pod.phase === 'Succeeded' || pod.phase === 'Failed';
 
+/** Neither terminating nor finished: a reservation for the pod counts a disruption the cluster does not show (yet). */
+export const isNotYetDisrupted = (pod: PodFacts) => !pod.deleting && !isFinished(pod);
+
 /** The entry is about this pod: same name, and the same uid when both are known. */
 export function isFor(entry: Reservation, pod: PodFacts): boolean {
   return entry.namespace === pod.namespace && entry.name === pod.name && (entry.uid === '' || pod.uid === '' || entry.uid === pod.uid);
@@ -72,6 +75,15 @@ export function isFor(entry: Reservation, pod: PodFacts): boolean {
 const isLive = (entry: Reservation, now: number) => entry.expiresAt > now;
 
 export const NO_RESERVATIONS: ReservationView = { holds: () => false, isReserved: () => false };
+
+/** The live entries of `records` at `now`, one per pod (a pod may hold slots in several scopes). */
+export function liveReservations(records: Iterable<ReservationRecord>, now: number): Reservation[] {
+  const byPod = new Map<string, Reservation>();
+  for (const record of records) {
+    for (const entry of record.entries) if (isLive(entry, now)) byPod.set(`${entry.namespace}/${entry.name}/${entry.uid}`, entry);
+  }
+  return [...byPod.values()];
+}
 
 /** What a decision knows about reservations: the live entries of the records it read, at `now`. */
 export function reservationView(records: Iterable<ReservationRecord>, now: number): ReservationView {
@@ -101,7 +113,7 @@ export interface NewReservation {
 export function withReservation(record: ReservationRecord, reservation: NewReservation): Reservation[] | undefined {
   const { pod, now, ttlMs, by, peers } = reservation;
   const isCurrent = (entry: Reservation) =>
-    isLive(entry, now) && peers.some((peer) => isFor(entry, peer) && !peer.deleting && !isFinished(peer)) && !isFor(entry, pod);
+    isLive(entry, now) && peers.some((peer) => isFor(entry, peer) && isNotYetDisrupted(peer)) && !isFor(entry, pod);
   const kept = record.entries.filter(isCurrent);
   if (kept.length >= MAX_RESERVATIONS_PER_RECORD) return undefined;
   return [...kept, { namespace: pod.namespace, name: pod.name, uid: pod.uid, reservedAt: now, expiresAt: now + ttlMs, by }];

@@ -9,9 +9,16 @@ export class ReservationStoreError extends Error {
   override readonly name = 'ReservationStoreError';
 }
 
-export interface ReservationStore {
+/** Reads every record at once, and never writes: what `check` needs to count the webhook's reservations. */
+export interface ReservationReader {
   /** For logs and messages: "Leases in namespace eviction-guard", "memory". */
   readonly description: string;
+  /** Every record stored, whatever its scope. Gives up at `deadline` (epoch ms). */
+  list(deadline: number): Promise<ReservationRecord[]>;
+  close(): void;
+}
+
+export interface ReservationStore extends ReservationReader {
   /** The record of a scope; an empty one without a version when none is stored. Gives up at `deadline` (epoch ms). */
   read(scope: ScopeRef, deadline: number): Promise<ReservationRecord>;
   /**
@@ -22,7 +29,6 @@ export interface ReservationStore {
   write(record: ReservationRecord, entries: readonly Reservation[], deadline: number): Promise<ReservationRecord | 'conflict'>;
   /** Deletes the records in which no reservation counts any more; answers how many. */
   sweep(now: number, deadline: number): Promise<number>;
-  close(): void;
 }
 
 /** The store of a single process (snapshot and demo modes). */
@@ -53,7 +59,11 @@ export class MemoryReservationStore implements ReservationStore {
     return deleted;
   }
 
-  /** Every record held, for tests. */
+  async list(): Promise<ReservationRecord[]> {
+    return this.all();
+  }
+
+  /** Every record held, at once: for tests. */
   all(): ReservationRecord[] {
     return [...this.records.values()];
   }

@@ -179,6 +179,11 @@ describe('eviction-guard check: exit codes', () => {
     expect((await captureStdout(() => runCheck(['--snapshot', SNAPSHOT, '--node', 'node-2']))).exitCode).toBe(1);
   });
 
+  it("reads the webhook's reservations from the Leases in eviction-guard unless --reservation-namespace says where", () => {
+    expect(parseCheckOptions(['--node', 'a'])).toMatchObject({ reservationNamespace: 'eviction-guard' });
+    expect(parseCheckOptions(['--node', 'a', '--reservation-namespace', 'ops'])).toMatchObject({ reservationNamespace: 'ops' });
+  });
+
   it('is 0 when pods only wait for replacements: the drain completes, later', async () => {
     const { exitCode, stdout } = await captureStdout(() => runCheck(['--snapshot', SNAPSHOT, 'shop/web-a', 'shop/web-b', 'shop/web-c']));
     expect(exitCode).toBe(0);
@@ -208,6 +213,7 @@ describe('eviction-guard check: exit codes', () => {
     [['--node', 'a', '--kubeconfig', 'k', '--snapshot', 's'], 'alternatives'],
     [['--node', 'a', '--timeout', '0'], '--timeout'],
     [['--node', 'a', '--bogus'], "Unknown option '--bogus'"],
+    [['--node', 'a', '--reservation-namespace', 'Eviction_Guard'], '--reservation-namespace must be a namespace name'],
   ])('rejects %j as a usage error (exit 2)', (argv, message) => {
     expect(() => parseCheckOptions(argv)).toThrow(UsageError);
     expect(() => parseCheckOptions(argv)).toThrow(message);

@@ -185,16 +185,27 @@ describe('FakeApiServer pods/eviction: the steps of eviction.go in order', () =>
     expect(fake.read('Pod', 'shop', 'web-1')?.metadata).toMatchObject({ deletionTimestamp: expect.any(String), deletionGracePeriodSeconds: 30 });
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(fake.read('Pod', 'shop', 'web-1')).toBeUndefined();
+    const [terminating, gone] = fake.evictions.deletions;
+    expect([terminating, gone]).toEqual([expect.objectContaining({ name: 'web-1', state: 'terminating' }), expect.objectContaining({ name: 'web-1', state: 'gone' })]);
+    expect(gone.at - terminating.at).toBeGreaterThanOrEqual(90);
+  });
+
+  it('logs a pod removed at once as gone, without a terminating step', async () => {
+    fake.upsert(webPod('web-1'));
+    expect((await evict('web-1')).status).toBe(201);
+    expect(fake.evictions.deletions).toEqual([{ namespace: 'shop', name: 'web-1', state: 'gone', at: expect.any(Number) }]);
   });
 });
 
 /** A webhook server for the fake to call: answers with `answer(review)` after `delayMs`. */
 class TestWebhook {
-  readonly tls = makeTestCertificate({ dnsNames: ['guard.hooks.svc'] });
   readonly reviews: any[] = [];
   delayMs = 0;
   answer: (review: any) => unknown = (review) => ({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } });
   private server?: https.Server;
+
+  /** `tls`: share another webhook's serving pair, as the replicas of one Service do. */
+  constructor(readonly tls = makeTestCertificate({ dnsNames: ['guard.hooks.svc'] })) {}
 
   async start(): Promise<number> {
     this.server = https.createServer({ cert: this.tls.cert, key: this.tls.key }, (request, response) => {
@@ -363,9 +374,29 @@ describe('FakeApiServer pods/eviction: validating webhooks (step 4)', () => {
     const hook = configuration(port, {}, caBundle);
     (hook.webhooks as any[])[0].clientConfig = { service: { namespace: 'hooks', name: 'guard', path: '/validate' }, caBundle };
     fake.upsert(hook);
-    fake.admission.serviceEndpoints.set('hooks/guard', { host: '127.0.0.1', port });
+    fake.admission.serviceEndpoints.set('hooks/guard', [{ host: '127.0.0.1', port }]);
     expect((await evict('web-1')).status).toBe(201);
-    expect(fake.admission.calls).toEqual([expect.objectContaining({ url: 'https://guard.hooks.svc:443/validate?timeout=10s', outcome: 'allowed' })]);
+    expect(fake.admission.calls).toEqual([expect.objectContaining({ url: 'https://guard.hooks.svc:443/validate?timeout=10s', endpoint: `127.0.0.1:${port}`, outcome: 'allowed' })]);
+  });
+
+  it("spreads a service's calls over its endpoints in turn, as kube-proxy spreads connections", async () => {
+    const second = new TestWebhook(webhook.tls);
+    const secondPort = await second.start();
+    try {
+      const hook = configuration(port, {}, caBundle);
+      (hook.webhooks as any[])[0].clientConfig = { service: { namespace: 'hooks', name: 'guard', path: '/validate' }, caBundle };
+      fake.upsert(hook);
+      fake.admission.serviceEndpoints.set('hooks/guard', [
+        { host: '127.0.0.1', port },
+        { host: '127.0.0.1', port: secondPort },
+      ]);
+      for (const name of ['web-2', 'web-3', 'web-4']) fake.upsert(webPod(name));
+      await Promise.all(['web-1', 'web-2', 'web-3', 'web-4'].map((name) => evict(name, eviction(name), '?dryRun=All')));
+      expect([webhook.reviews.length, second.reviews.length]).toEqual([2, 2]);
+      expect(fake.admission.calls.map((each) => each.endpoint).sort()).toEqual([`127.0.0.1:${port}`, `127.0.0.1:${port}`, `127.0.0.1:${secondPort}`, `127.0.0.1:${secondPort}`].sort());
+    } finally {
+      await second.close();
+    }
   });
 });
 

@@ -3,10 +3,11 @@
 import { evictionContext } from '../../src/cluster/context';
 import { memoryInventory, type ClusterInventory } from '../../src/cluster/inventory';
 import type { EvictionFacts, PdbFacts, PodFacts, WorkloadFacts } from '../../src/domain';
-import { planDrain, type PlanCandidate, type PlannedPod } from '../../src/drain/plan';
+import { planDrain, type PlanCandidate, type PlannedPod, type PlanReservations } from '../../src/drain/plan';
 import { judgeEviction } from '../../src/evaluate';
 import { evaluatePolicies } from '../../src/policy/engine';
 import type { EvictionPolicy } from '../../src/policy/schema';
+import { reservationView, type ReservationRecord } from '../../src/reservation/record';
 import { attemptFor, pdbFacts, podFacts } from '../helpers/facts';
 import { policy } from '../helpers/policies';
 
@@ -17,6 +18,19 @@ interface Cluster {
   pdbs?: PdbFacts[];
   workloads?: WorkloadFacts[];
   policies?: EvictionPolicy[];
+  /** Pods the webhook holds a live reservation for, in their owner's record. */
+  reserved?: string[];
+}
+
+/** The webhook's reservations of `names`, as check reads them from the Leases. */
+function reservationsOf(pods: readonly PodFacts[], names: readonly string[]): PlanReservations {
+  const reserved = pods.filter((pod) => names.includes(pod.name));
+  const record: ReservationRecord = {
+    scope: { scope: 'owner', key: 'shop/ReplicaSet/web-7d9c5b7f6' },
+    entries: reserved.map((pod) => ({ namespace: pod.namespace, name: pod.name, uid: pod.uid, reservedAt: NOW.getTime() - 1000, expiresAt: NOW.getTime() + 60_000, by: 'replica-a' })),
+    version: '7',
+  };
+  return { view: reservationView([record], NOW.getTime()), pods: reserved };
 }
 
 /** The facts a cluster source gives for a pod: its namespace's PDBs and pods, and the context over the whole inventory. */
@@ -37,6 +51,7 @@ function plan(cluster: Cluster, steps: string[][]): Map<string, PlannedPod> {
     judge: (attempt, facts, unconfirmed) =>
       judgeEviction(attempt, facts, (a, f, inputs) => evaluatePolicies(policies, a, f, { now: NOW, mode: 'enforce', ...inputs }), unconfirmed),
     now: NOW,
+    ...(cluster.reserved ? { reservations: reservationsOf(cluster.pods, cluster.reserved) } : {}),
   });
 }
 
@@ -140,6 +155,44 @@ describe('planDrain()', () => {
     const planned = plan({ pods: [api, web('web-1')], policies: [oneNodeAtATime] }, [['api-1', 'web-1']]);
     expect(outcomes(planned)).toEqual({ 'api-1': 'evict 1', 'web-1': 'wait 2 api-1' });
     expect(planned.get('shop/web-1')?.verdict.findings.find((finding) => finding.action === 'deny')?.check).toBe('policy/one-per-node/maxDisruptions');
+  });
+
+  describe("with the webhook's reservations", () => {
+    const replicaSet: WorkloadFacts = { kind: 'ReplicaSet', namespace: 'shop', name: 'web-7d9c5b7f6', replicas: 4, readyReplicas: 4, labels: {}, templateLabels: { app: 'web' } };
+    const oneAtATime = policy('one-at-a-time', 'rules: [{ maxDisruptions: { per: owner, count: 1 } }]');
+    const webs = () => [web('web-1'), web('web-2'), web('web-3'), web('web-4', { nodeName: 'node-b' })];
+
+    it('makes every pod wait for an eviction reserved outside the plan, which is in flight in wave 1 and replaced before wave 2', () => {
+      const planned = plan({ pods: webs(), workloads: [replicaSet], policies: [oneAtATime], reserved: ['web-4'] }, [['web-1', 'web-2', 'web-3']]);
+      expect(outcomes(planned)).toEqual({ 'web-1': 'wait 2 web-4', 'web-2': 'wait 3 web-4+web-1', 'web-3': 'wait 4 web-4+web-1+web-2' });
+      expect(planned.get('shop/web-1')!.verdict.findings.find((finding) => finding.action === 'deny')).toMatchObject({
+        check: 'policy/one-at-a-time/maxDisruptions',
+        code: 429,
+        message: '1 pod of ReplicaSet shop/web-7d9c5b7f6 is already in disruption (reserved: web-4); the limit is 1.',
+      });
+    });
+
+    it('evicts a reserved pod of the plan first (it holds the slot), and the pods before it in drain order wait for it', () => {
+      const planned = plan({ pods: webs(), workloads: [replicaSet], policies: [oneAtATime], reserved: ['web-2'] }, [['web-1', 'web-2', 'web-3']]);
+      expect(outcomes(planned)).toEqual({ 'web-1': 'wait 2 web-2', 'web-2': 'evict 1', 'web-3': 'wait 3 web-2+web-1' });
+      // Before it is planned, the pod counts through its reservation, named as such.
+      expect(planned.get('shop/web-1')!.verdict.findings.find((finding) => finding.action === 'deny')?.message).toContain('(reserved: web-2)');
+    });
+
+    it('plans as if there were none when none counts: no counting policy, or a reserved pod the cluster already shows terminating', () => {
+      const withoutPolicy = plan({ pods: webs(), workloads: [replicaSet], reserved: ['web-4'] }, [['web-1', 'web-2', 'web-3']]);
+      expect(outcomes(withoutPolicy)).toEqual({ 'web-1': 'evict 1', 'web-2': 'evict 1', 'web-3': 'evict 1' });
+      // Terminating, web-4 is counted by the cluster itself: its reservation changes nothing.
+      const pods = [...webs().slice(0, 3), web('web-4', { nodeName: 'node-b', deleting: true })];
+      const terminating = { pods, workloads: [replicaSet], policies: [oneAtATime] };
+      expect(outcomes(plan({ ...terminating, reserved: ['web-4'] }, [['web-1', 'web-2', 'web-3']]))).toEqual(outcomes(plan(terminating, [['web-1', 'web-2', 'web-3']])));
+    });
+
+    it('settles the reserved evictions with the first node of a rotation', () => {
+      const pods = [...webs(), web('web-5', { nodeName: 'node-c' })];
+      const planned = plan({ pods, workloads: [replicaSet], policies: [oneAtATime], reserved: ['web-4'] }, [['web-1'], ['web-5']]);
+      expect(outcomes(planned)).toEqual({ 'web-1': 'wait 2 web-4', 'web-5': 'evict 3' });
+    });
   });
 
   it('drains nodes one after another: the evictions of a node are replaced before the next one starts', () => {

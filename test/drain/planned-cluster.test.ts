@@ -2,7 +2,7 @@
 import { evictionContext } from '../../src/cluster/context';
 import { memoryInventory } from '../../src/cluster/inventory';
 import type { EvictionFacts, PdbFacts, PodFacts } from '../../src/domain';
-import { factsWithPlan, type PlannedEviction } from '../../src/drain/planned-cluster';
+import { factsWithPlan, reservedEviction, type PlannedEviction } from '../../src/drain/planned-cluster';
 import { pdbFacts, podFacts } from '../helpers/facts';
 
 const NOW = new Date('2024-06-05T10:00:00Z');
@@ -53,6 +53,25 @@ describe('factsWithPlan()', () => {
     expect(facts.pdbs[0].status).toMatchObject({ currentHealthy: 2, disruptionsAllowed: 0 });
     expect(facts.context!.peers('namespace').map((pod) => pod.name)).toEqual(['web-2', 'web-3']);
     expect(facts.podsInNamespace().map((pod) => pod.name)).toEqual(['web-2', 'web-3']);
+  });
+
+  it("drops the reservations of planned pods, which the plan counts itself, and keeps the others'", () => {
+    const reservations = { holds: () => true, isReserved: () => true };
+    const facts = factsWithPlan({ ...factsOf(pods[1]), reservations }, { evictions: [evicted(pods[0])], settled: new Set(['shop/web-1']) }, NOW);
+    expect([pods[0], pods[2]].map((pod) => facts.reservations!.isReserved(pod))).toEqual([false, true]);
+    expect([pods[0], pods[2]].map((pod) => facts.reservations!.holds({ scope: 'owner', key: 'shop/ReplicaSet/web-7d9c5b7f6' }, pod))).toEqual([false, true]);
+  });
+
+  it('counts an eviction reserved outside the plan through its reservation until it settles, without touching PDBs: the API server records its own', () => {
+    const reserved = reservedEviction(pods[2]);
+    expect(reserved).toEqual({ key: 'shop/web-3', pod: pods[2], pdbs: [], usedBudget: false, wasHealthy: false, isReplaced: true, reserved: true });
+    const reservations = { holds: () => true, isReserved: () => true };
+    const inFlight = factsWithPlan({ ...factsOf(pods[1]), reservations }, { evictions: [reserved], settled: new Set() }, NOW);
+    expect(inFlight.pdbs[0].status).toEqual(pdb.status);
+    expect([inFlight.reservations!.isReserved(pods[2]), inFlight.context!.isRecordedDisruption(pods[2])]).toEqual([true, false]);
+    const replaced = factsWithPlan({ ...factsOf(pods[1]), reservations }, { evictions: [reserved], settled: new Set(['shop/web-3']) }, NOW);
+    expect([replaced.reservations!.isReserved(pods[2]), replaced.context!.isRecordedDisruption(pods[2])]).toEqual([false, false]);
+    expect(replaced.context!.peers('owner').map((pod) => pod.name)).toEqual(['web-1', 'web-2', 'web-3']);
   });
 
   it('leaves a PDB the controller does not maintain as it is (stale status, SyncFailed)', () => {

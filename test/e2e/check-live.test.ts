@@ -5,9 +5,13 @@ import path from 'node:path';
 import { createLogger } from '../../src/audit/logger';
 import { parseCheckOptions, runDrainCheck } from '../../src/cli/check';
 import { runLint } from '../../src/cli/lint';
+import { resolveKubeConfig } from '../../src/cluster/kubeconfig';
+import { RESERVATION_ASSUMPTION } from '../../src/drain/preflight';
+import { LeaseReservationStore } from '../../src/reservation/lease-store';
+import type { ScopeRef } from '../../src/reservation/record';
 import { FakeApiServer } from '../fake-apiserver';
 import { captureStdout } from '../helpers/golden';
-import { pdbObject, podObject } from '../helpers/objects';
+import { evictionPolicyObject, pdbObject, podObject, workloadObject } from '../helpers/objects';
 
 let dir: string;
 let fake: FakeApiServer;
@@ -51,6 +55,85 @@ describe('eviction-guard check against a cluster', () => {
     const report = await runDrainCheck(options('--node', 'node-a', '--force'), logger);
     expect(report.pods.map((pod) => pod.result)).toEqual(['evict', 'evict', 'evict']);
     expect(report.completes).toBe(true);
+  });
+
+  describe("with the webhook's reservations", () => {
+    const owner: ScopeRef = { scope: 'owner', key: 'shop/ReplicaSet/web-rs' };
+
+    beforeEach(async () => {
+      // Only the policy limits evictions: the budget allows all three.
+      fake.upsert(pdbObject('shop', 'web-pdb', { selector: { matchLabels: { app: 'web' } }, maxUnavailable: 3, currentHealthy: 3, desiredHealthy: 0, expectedPods: 3, disruptionsAllowed: 3 }));
+      fake.upsert(workloadObject('ReplicaSet', 'shop', 'web-rs', 3));
+      fake.upsert(evictionPolicyObject('one-web-pod-at-a-time', { match: { podSelector: { matchLabels: { app: 'web' } } }, rules: [{ maxDisruptions: { per: 'owner', count: 1 } }] }));
+    });
+
+    /** What a webhook replica writes when it allows the eviction of web-3 (on node-b, outside the drain of node-a). */
+    async function reserveWeb3(): Promise<void> {
+      const kubeConfig = resolveKubeConfig(fake.writeKubeconfig(dir))!;
+      const store = new LeaseReservationStore({ kubeConfig, namespace: 'eviction-guard', holder: 'eviction-guard-7d9c-abcde', ttlMs: 120_000, logger });
+      try {
+        const now = Date.now();
+        const uid = String(fake.read('Pod', 'shop', 'web-3')!.metadata.uid);
+        const written = await store.write({ scope: owner, entries: [] }, [{ namespace: 'shop', name: 'web-3', uid, reservedAt: now, expiresAt: now + 120_000, by: 'eviction-guard-7d9c-abcde' }], now + 2000);
+        expect(written).not.toBe('conflict');
+      } finally {
+        store.close();
+      }
+    }
+
+    it('counts a reserved eviction as in disruption: under maxDisruptions count 1 the pods wait for it instead of going at once, and nothing is written', async () => {
+      const unreserved = await runDrainCheck(options('--node', 'node-a', '--force'), logger);
+      expect(unreserved.pods.filter((pod) => pod.name.startsWith('web-')).map((pod) => [pod.name, pod.result])).toEqual([
+        ['web-1', 'evict'],
+        ['web-2', 'wait'],
+      ]);
+
+      await reserveWeb3();
+      const leaseCalls = fake.leases.calls.length;
+      const report = await runDrainCheck(options('--node', 'node-a', '--force'), logger);
+      expect(report.pods.filter((pod) => pod.name.startsWith('web-')).map((pod) => [pod.name, pod.result, pod.code, pod.waitsFor])).toEqual([
+        ['web-1', 'wait', 429, ['shop/web-3']],
+        ['web-2', 'wait', 429, ['shop/web-3', 'shop/web-1']],
+      ]);
+      expect(report.pods.find((pod) => pod.name === 'web-1')?.message).toBe(
+        '1 pod of ReplicaSet shop/web-rs is already in disruption (reserved: web-3); the limit is 1.',
+      );
+      expect(report.notes).toContain(
+        '1 eviction the webhook allowed is not seen terminating yet and counts as in disruption (reservations in Leases in namespace eviction-guard): shop/web-3.',
+      );
+      expect(report.assumptions).toContain(RESERVATION_ASSUMPTION);
+      expect(report.completes).toBe(true);
+      // Read only: one list of the Leases, by the reservation labels.
+      expect(fake.leases.calls.slice(leaseCalls).map((call) => `${call.method} ${call.namespace} ${call.status}`)).toEqual(['GET eviction-guard 200']);
+    });
+
+    it('says nothing of a reservation whose pod the cluster already shows terminating: it counts as in disruption anyway', async () => {
+      await reserveWeb3();
+      fake.upsert(podObject('shop', 'web-3', { labels: { app: 'web' }, owner: { kind: 'ReplicaSet', name: 'web-rs' }, nodeName: 'node-b', deleting: true }));
+      const report = await runDrainCheck(options('--node', 'node-a', '--force'), logger);
+      expect(report.notes).toEqual([]);
+      expect(report.assumptions).not.toContain(RESERVATION_ASSUMPTION);
+      expect(report.pods.find((pod) => pod.name === 'web-1')?.message).toBe('1 pod of ReplicaSet shop/web-rs is already in disruption (web-3); the limit is 1.');
+    });
+
+    it('reads them from --reservation-namespace: elsewhere there are none', async () => {
+      await reserveWeb3();
+      const report = await runDrainCheck(options('--node', 'node-a', '--force', '--reservation-namespace', 'ops'), logger);
+      expect(report.pods.find((pod) => pod.name === 'web-1')?.result).toBe('evict');
+      expect(fake.leases.calls.at(-1)).toMatchObject({ method: 'GET', namespace: 'ops' });
+    });
+
+    it('plans without them when they cannot be read, and says so', async () => {
+      await reserveWeb3();
+      fake.leases.failing = true;
+      const report = await runDrainCheck(options('--node', 'node-a', '--force'), logger);
+      expect(report.pods.find((pod) => pod.name === 'web-1')?.result).toBe('evict');
+      expect(report.notes).toEqual([
+        expect.stringMatching(
+          /^Reservations could not be read \(Leases in namespace eviction-guard: GET \/apis\/coordination\.k8s\.io\/v1\/namespaces\/eviction-guard\/leases\?labelSelector=\S+: HTTP 500 InternalError.*\): evictions the webhook allowed a moment ago are not counted, so a pod planned EVICT may get 429\.$/,
+        ),
+      ]);
+    });
   });
 
   it('gives up with a clear error when the API server cannot be listed in time', async () => {

@@ -3,57 +3,28 @@
 // project's own ValidatingWebhookConfiguration (manifests/base/webhook.yaml): service
 // eviction-guard/eviction-guard, its caBundle, its namespaceSelector, timeoutSeconds and
 // failurePolicy. Assertions are on what kubectl prints and its exit code.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { createLogger } from '../../src/audit/logger';
 import { startWebhook, type RunningWebhook } from '../../src/cli/serve';
 import type { WebhookCall } from '../fake-admission';
-import { FakeApiServer, type KubeObject } from '../fake-apiserver';
+import { FakeApiServer } from '../fake-apiserver';
 import { evictionPolicyObject, namespaceObject, pdbObject, podObject, workloadObject } from '../helpers/objects';
 import { makeTestCertificate } from '../helpers/tls';
-import { toolPath } from '../helpers/tools';
 import { httpsCall } from '../server/https-client';
 import { liveServeOptions, useServingPairDir, waitFor } from './harness';
+import { kubectlDrain, kubectlFor, routeWebhookService, WEBHOOK_DNS_NAME, WEBHOOK_NAME, webhookConfiguration, type DrainRun } from './kubectl';
 
-const SERVICE = { namespace: 'eviction-guard', name: 'eviction-guard' };
-const WEBHOOK_NAME = 'evictions.evictionguard.io';
-const MANIFEST = path.join(__dirname, '../../manifests/base/webhook.yaml');
-
-function findKubectl(): string | undefined {
-  try {
-    const file = toolPath('kubectl');
-    return existsSync(file) ? file : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const kubectl = findKubectl();
-if (kubectl === undefined) {
-  // eslint-disable-next-line no-console
-  console.warn('kubectl-drain.test.ts: skipped, no kubectl found (set KUBECTL, or run through jest so that test/global-setup.ts extracts it)');
-}
+const kubectl = kubectlFor(__filename);
 const describeWithKubectl = kubectl === undefined ? describe.skip : describe;
 
 // The API server checks the webhook's certificate against the Service's DNS name.
-const tls = makeTestCertificate({ dnsNames: [`${SERVICE.name}.${SERVICE.namespace}.svc`] });
+const tls = makeTestCertificate({ dnsNames: [WEBHOOK_DNS_NAME] });
 const servingDir = useServingPairDir('e2e-drain-', tls);
 let home: string;
 let fake: FakeApiServer;
 let webhook: RunningWebhook | undefined;
-
-/** The project's ValidatingWebhookConfiguration with the test CA as its caBundle. */
-function webhookConfiguration(): KubeObject {
-  const configuration = parseAllDocuments(readFileSync(MANIFEST, 'utf8'))
-    .map((document) => document.toJSON() as KubeObject)
-    .find((object) => object?.kind === 'ValidatingWebhookConfiguration');
-  if (configuration === undefined) throw new Error(`${MANIFEST} holds no ValidatingWebhookConfiguration`);
-  for (const hook of configuration.webhooks as { clientConfig: { caBundle?: string } }[]) hook.clientConfig.caBundle = Buffer.from(tls.cert).toString('base64');
-  return configuration;
-}
 
 const webPod = (name: string, nodeName: string) =>
   podObject('shop', name, { labels: { app: 'web' }, owner: { kind: 'ReplicaSet', name: 'web-6d4f8' }, nodeName });
@@ -86,7 +57,7 @@ beforeEach(async () => {
   fake.upsert(cache);
   fake.upsert({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'node-agent', namespace: 'kube-system' }, spec: {} });
   fake.upsert(podObject('kube-system', 'node-agent-x7k2p', { owner: { kind: 'DaemonSet', name: 'node-agent' }, nodeName: 'node-1' }));
-  fake.upsert(webhookConfiguration());
+  fake.upsert(webhookConfiguration(tls.cert));
 });
 
 afterEach(async () => {
@@ -98,28 +69,13 @@ afterEach(async () => {
 
 async function startGuard(): Promise<void> {
   webhook = await startWebhook(liveServeOptions(servingDir.path, fake), createLogger('silent'));
-  fake.admission.serviceEndpoints.set(`${SERVICE.namespace}/${SERVICE.name}`, { host: '127.0.0.1', port: webhook.port });
+  routeWebhookService(fake, [webhook.port]);
   await waitFor('the webhook to sync', () => webhook!.cluster.isSynced());
 }
 
-interface KubectlRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Starts `kubectl drain` against the fake; `output()` shows what it printed so far. */
-function drain(node: string, ...extra: string[]): { done: Promise<KubectlRun>; output: () => KubectlRun } {
-  const args = ['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=40s', ...extra];
-  const child = spawn(kubectl!, args, { env: { PATH: process.env.PATH ?? '', HOME: home, KUBECONFIG: fake.writeKubeconfig(home) } });
-  const run: KubectlRun = { code: null, stdout: '', stderr: '' };
-  child.stdout.on('data', (chunk: Buffer) => (run.stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (run.stderr += chunk.toString('utf8')));
-  const done = new Promise<KubectlRun>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ ...run, code }));
-  });
-  return { done, output: () => run };
+function drain(node: string, ...extra: string[]): DrainRun {
+  return kubectlDrain(kubectl!, fake, home, node, ['--ignore-daemonsets', '--delete-emptydir-data', '--timeout=40s', ...extra]);
 }
 
 const podsLeft = (namespace: string) => fake.readAll('Pod', namespace).map((pod) => pod.metadata.name);

@@ -8,7 +8,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { resolveKubeConfig } from '../../src/cluster/kubeconfig';
 import type { ClusterLogger } from '../../src/cluster/view';
 import { leaseName, RESERVATIONS_ANNOTATION } from '../../src/reservation/lease';
-import { LeaseReservationStore } from '../../src/reservation/lease-store';
+import { LeaseReservationReader, LeaseReservationStore } from '../../src/reservation/lease-store';
 import type { Reservation, ScopeRef } from '../../src/reservation/record';
 import { ReservationStoreError } from '../../src/reservation/store';
 import { FakeApiServer } from '../fake-apiserver';
@@ -112,6 +112,38 @@ describe('LeaseReservationStore', () => {
     lease.metadata.annotations![RESERVATIONS_ANNOTATION] = 'not json';
     expect((await store.read(scope, soon())).entries).toEqual([]);
     expect(warnings).toEqual([expect.objectContaining({ lease: leaseName(scope), problem: `annotation ${RESERVATIONS_ANNOTATION} is not JSON` })]);
+  });
+
+  it('lists the records of every scope in one call, for readers that never write, leaving out Leases that are not ours', async () => {
+    const store = storeOf();
+    const owner: ScopeRef = { scope: 'owner', key: 'shop/Deployment/web' };
+    await store.write({ scope, entries: [] }, [entry('web-1')], soon());
+    await store.write({ scope: owner, entries: [] }, [entry('web-2'), entry('web-3')], soon());
+    fake.leases.seed(NAMESPACE, { metadata: { name: 'leader-election' }, spec: { holderIdentity: 'x' } });
+    fake.leases.seed(NAMESPACE, { metadata: { name: 'odd', labels: { 'app.kubernetes.io/name': 'eviction-guard', 'app.kubernetes.io/component': 'reservations' } } });
+    const calls = fake.leases.calls.length;
+
+    const reader = new LeaseReservationReader({ kubeConfig, namespace: NAMESPACE, logger });
+    try {
+      const records = await reader.list(soon());
+      expect(records.map((record) => [record.scope, record.entries.map((kept) => kept.name)])).toEqual(
+        expect.arrayContaining([
+          [scope, ['web-1']],
+          [owner, ['web-2', 'web-3']],
+        ]),
+      );
+      expect(records).toHaveLength(2);
+      expect(fake.leases.calls.slice(calls).map((call) => `${call.method} ${call.status}`)).toEqual(['GET 200']);
+    } finally {
+      reader.close();
+    }
+  });
+
+  it('fails a list naming the call and the answer', async () => {
+    fake.leases.failing = true;
+    await expect(storeOf().list(soon())).rejects.toThrow(
+      `GET /apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases?labelSelector=app.kubernetes.io%2Fname%3Deviction-guard%2Capp.kubernetes.io%2Fcomponent%3Dreservations: HTTP 500 InternalError`,
+    );
   });
 
   it('sweeps away its Leases in which nothing counts any more, and only those', async () => {

@@ -1,6 +1,7 @@
 import type { OwnerFacts } from '../../src/domain';
 import {
   isDisposable,
+  liveReservations,
   MAX_RESERVATIONS_PER_RECORD,
   reservationView,
   scopeOf,
@@ -48,6 +49,14 @@ describe('reservationView()', () => {
     // A pod recreated under the same name is another pod.
     expect(view.isReserved(podFacts('web-2', { uid: 'new-uid' }))).toBe(false);
     expect(view.isReserved(podFacts('web-2', { namespace: 'other' }))).toBe(false);
+  });
+});
+
+describe('liveReservations()', () => {
+  it('lists the live entries of every record once per pod, whatever scopes hold it', () => {
+    const node: ReservationRecord = { scope: { scope: 'node', key: 'node-a' }, entries: [entry('web-2'), entry('db-0')] };
+    const live = liveReservations([record([entry('web-2'), entry('web-3', { expiresAt: NOW })]), node], NOW);
+    expect(live.map((kept) => kept.name).sort()).toEqual(['db-0', 'web-2']);
   });
 });
 

@@ -26,3 +26,12 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
     destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }
+
+/**
+ * The same logger without redaction, for lines whose every field eviction-guard builds from typed
+ * values (the audit line, audit/record.ts): none of them can hold a redacted path, and pino's
+ * wildcard redaction would copy each such line before writing it.
+ */
+export function withoutRedaction(logger: Logger): Logger {
+  return logger.child({}, { redact: [] });
+}

@@ -70,6 +70,14 @@ export function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return match ? Number(match[1]) / 1024 : NaN;
 }
 
+/** RSS split into anonymous memory (heaps, malloc) and file-backed pages (the node binary, libraries), in MB. */
+export function rssParts(pid: number): { anonymousMb: number; fileMb: number } {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN) / 1024;
+  const anonymousMb = field('Anonymous');
+  return { anonymousMb, fileMb: field('Rss') - anonymousMb };
+}
+
 let clockTicksPerSecond: number | undefined;
 
 /** User plus system CPU time a process has used so far, in ms (/proc/PID/stat utime + stime). */

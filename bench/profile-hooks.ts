@@ -6,6 +6,7 @@
 // with {op, ...result}.
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import v8 from 'node:v8';
 
 export type ProfileOrder =
@@ -23,6 +24,35 @@ export interface MemoryFigures {
   external: number;
   arrayBuffers: number;
   spaces: { name: string; used: number; size: number }[];
+}
+
+/** Garbage collections during a CPU profile, by kind: count and pause time (the main thread's share). */
+export type GcTotals = Record<'minor' | 'major' | 'incremental' | 'weakcb', { count: number; ms: number }>;
+
+const GC_KINDS: Record<number, keyof GcTotals> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
+
+function observeGc(): { stop(): GcTotals } {
+  const totals: GcTotals = { minor: { count: 0, ms: 0 }, major: { count: 0, ms: 0 }, incremental: { count: 0, ms: 0 }, weakcb: { count: 0, ms: 0 } };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries() as (PerformanceEntry & { detail?: { kind?: number } })[]) {
+      const kind = GC_KINDS[entry.detail?.kind ?? -1];
+      if (kind === undefined) continue;
+      totals[kind].count++;
+      totals[kind].ms += entry.duration;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    stop: () => {
+      observer.disconnect();
+      return totals;
+    },
+  };
 }
 
 function post<T>(session: Session, method: string, params: object = {}): Promise<T> {
@@ -45,6 +75,7 @@ if (process.send !== undefined) {
   const session = new Session();
   session.connect();
   const answer = (message: object) => process.send!(message);
+  let gc: { stop(): GcTotals } | undefined;
   process.on('message', (order: ProfileOrder) => {
     const run = async () => {
       switch (order.op) {
@@ -53,11 +84,14 @@ if (process.send !== undefined) {
           // 250 µs between samples: fine enough for a request that takes a few hundred µs.
           await post(session, 'Profiler.setSamplingInterval', { interval: 250 });
           await post(session, 'Profiler.start');
+          gc = observeGc();
           return {};
         case 'cpu-stop': {
           const { profile } = await post<{ profile: unknown }>(session, 'Profiler.stop');
           writeFileSync(order.file, JSON.stringify(profile));
-          return { file: order.file };
+          const totals = gc?.stop();
+          gc = undefined;
+          return { file: order.file, gc: totals };
         }
         case 'alloc-start':
           await post(session, 'HeapProfiler.enable');

@@ -16,8 +16,8 @@ import { makeTestCertificate } from '../test/helpers/tls';
 import { formatAllocations, formatShares, inclusiveTimes, summarizeAllocations, summarizeProfile, type AllocationProfile, type CpuProfile } from './profile-summary';
 import { runLoad, type Stream } from './load';
 import { writeBenchPolicies } from './policies';
-import type { MemoryFigures, ProfileOrder } from './profile-hooks';
-import { cpuTimeMs, deploymentNodeFlags, firstLine, memoryMb, ROOT, start, startFakeCluster, startWebhook, stopChildren, words } from './processes';
+import type { GcTotals, MemoryFigures, ProfileOrder } from './profile-hooks';
+import { cpuTimeMs, deploymentNodeFlags, firstLine, memoryMb, ROOT, rssParts, start, startFakeCluster, startWebhook, stopChildren, words } from './processes';
 
 const DURATION_S = Number(process.env.PROFILE_DURATION ?? 60);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -91,6 +91,8 @@ async function main(): Promise<void> {
   const { child } = target;
   const pid = child.pid!;
   say(`after start, after a full GC: ${describeMemory(await order<MemoryFigures>(child, { op: 'memory' }))}`);
+  const parts = rssParts(pid);
+  say(`RSS: ${parts.anonymousMb.toFixed(1)} MB anonymous (V8 heap, malloc), ${parts.fileMb.toFixed(1)} MB file-backed (node, libraries)`);
   if (HEAP === 'sync') {
     // A snapshot inflates RSS for good (glibc keeps what the snapshot writer allocated): nothing after it is measured.
     await order(child, { op: 'heap', file: path.join(OUT, 'after-sync.heapsnapshot') });
@@ -106,12 +108,16 @@ async function main(): Promise<void> {
   const result = await runLoad({ name: 'profiled', port: target.port, durationS: DURATION_S, connections: CONNECTIONS, stream: STREAM, countDenials: true });
   const cpuMs = cpuTimeMs(pid) - cpuBefore;
   const profileFile = path.join(OUT, 'load.cpuprofile');
-  await order(child, { op: 'cpu-stop', file: profileFile });
+  const { gc } = await order<{ gc: GcTotals }>(child, { op: 'cpu-stop', file: profileFile });
   say(
     `load: ${STREAM}${WITH_POLICIES ? ', 100 policies' : ''}, ${CONNECTIONS} connections, ${DURATION_S} s: ${result.requests} requests, ${result.requestsPerSecond.toFixed(0)} req/s, ` +
       `p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, failures ${result.failures}, denied ${((result.denied ?? 0) * 100).toFixed(1)} %`,
   );
   say(`CPU (user+system, /proc) ${cpuMs.toFixed(0)} ms = ${((cpuMs * 1000) / result.requests).toFixed(0)} µs per request (the profiler's sampling adds some)`);
+  const gcLine = (Object.entries(gc) as [string, { count: number; ms: number }][])
+    .map(([kind, { count, ms }]) => `${kind} ${count} (${ms.toFixed(0)} ms)`)
+    .join(', ');
+  say(`garbage collections during the load: ${gcLine}; ${((gc.minor.ms + gc.major.ms + gc.incremental.ms) * 1000 / result.requests).toFixed(0)} µs per request in pauses`);
   say(`peak RSS ${memoryMb(pid, 'VmHWM').toFixed(1)} MB`);
   say(`after the load, after a full GC: ${describeMemory(await order<MemoryFigures>(child, { op: 'memory' }))}`);
 

@@ -3,6 +3,7 @@
 // calls runLoad(); the child (this file run as a script) drives one target and prints its result
 // as one JSON line. The request streams are built in the child, one AdmissionReview per request.
 import path from 'node:path';
+import { evictionReview } from '../test/admission/reviews';
 import { firstLine, start } from './processes';
 import { BENCH_CLUSTER, isExhausted, namespaceName, podName } from './synthetic-cluster';
 
@@ -58,29 +59,17 @@ function* evictionTargets(stream: Stream): Generator<{ namespace: string; pod: s
   }
 }
 
-/** An AdmissionReview as kube-apiserver sends it for `kubectl drain`'s evictions. */
+/** The API server's AdmissionReview for an eviction the cluster autoscaler asks for. */
 export function admissionReview(uid: string, namespace: string, pod: string): string {
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid,
-      kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      subResource: 'eviction',
-      requestKind: { group: 'policy', version: 'v1', kind: 'Eviction' },
-      requestResource: { group: '', version: 'v1', resource: 'pods' },
-      requestSubResource: 'eviction',
-      name: pod,
-      namespace,
-      operation: 'CREATE',
-      userInfo: { username: 'system:serviceaccount:kube-system:cluster-autoscaler', groups: ['system:serviceaccounts', 'system:authenticated'] },
-      object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod, namespace }, deleteOptions: { gracePeriodSeconds: 30 } },
-      oldObject: null,
-      dryRun: false,
-      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
-    },
+  const review = evictionReview();
+  Object.assign(review.request, {
+    uid,
+    name: pod,
+    namespace,
+    userInfo: { username: 'system:serviceaccount:kube-system:cluster-autoscaler', groups: ['system:serviceaccounts', 'system:authenticated'] },
   });
+  review.request.object.metadata = { name: pod, namespace };
+  return JSON.stringify(review);
 }
 
 /** Drives one target from this process (the child's side). */

@@ -4,7 +4,8 @@
 // load generator (autocannon) in one more. Figures are reported as ratios measured in the same
 // run, because machines are noisy, with the CPU time each server spent per request. A second
 // webhook then serves the same cluster with 100 EvictionPolicies (20 of them CEL) loaded.
-// Environment: BENCH_DURATION (seconds per target, default 10), BENCH_CONNECTIONS (default 50),
+// Environment: BENCH_DURATION (seconds per target, default 10), BENCH_WARMUP (seconds before each,
+// default 3), BENCH_CONNECTIONS (default 50),
 // BENCH_WEBHOOK_ARGS (extra `serve` flags) and BENCH_NODE_ARGS (extra node flags for the webhook),
 // space-separated, for experiments. `npm run bench:profile` (profile.ts) shows where the time goes.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ import { BENCH_CLUSTER } from './synthetic-cluster';
 import { cpuTimeMs, deploymentNodeFlags, firstLine, memoryMb, ROOT, start, startFakeCluster, startWebhook, stopChildren, words } from './processes';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
-const WARMUP_S = 2;
+const WARMUP_S = Number(process.env.BENCH_WARMUP ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 /** The issue's targets; p99 is a multiple of the floor's own p99 in the same run. */
 const TARGETS = { floorRatio: 0.85, policyFloorRatio: 0.75, p99FloorMultiple: 1.5, rssMb: 250, readyS: 10 };

@@ -85,6 +85,10 @@ async function main(): Promise<void> {
   writeFileSync(certPath, tls.cert);
   writeFileSync(keyPath, tls.key);
 
+  const [loadAverage] = os.loadavg();
+  process.stdout.write(
+    `machine: ${os.cpus().length} CPUs, load average ${fixed(loadAverage, 2)}${loadAverage > 1 ? ' (other processes are running: throughput ratios will be noisy; CPU per request less so)' : ''}\n`,
+  );
   process.stdout.write(`loading ${BENCH_CLUSTER.namespaces * BENCH_CLUSTER.podsPerNamespace} pods and ${BENCH_CLUSTER.namespaces * BENCH_CLUSTER.pdbsPerNamespace} PDBs into the fake API server…\n`);
   const cluster = await startFakeCluster(dir);
 

@@ -12,7 +12,7 @@ import v8 from 'node:v8';
 export type ProfileOrder =
   | { op: 'cpu-start' }
   | { op: 'cpu-stop'; file: string }
-  | { op: 'alloc-start' }
+  | { op: 'alloc-start'; promotedOnly?: boolean }
   | { op: 'alloc-stop'; file: string }
   | { op: 'heap'; file: string }
   | { op: 'memory' };
@@ -95,8 +95,13 @@ if (process.send !== undefined) {
         }
         case 'alloc-start':
           await post(session, 'HeapProfiler.enable');
-          // Garbage too: what a request allocates and drops is what the scavenger pays for.
-          await post(session, 'HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+          // Garbage too: what a request allocates and drops is what the scavenger pays for. Or
+          // only what outlived the young generation: what gets promoted and fills the old space.
+          await post(session, 'HeapProfiler.startSampling', {
+            samplingInterval: 4096,
+            includeObjectsCollectedByMajorGC: true,
+            includeObjectsCollectedByMinorGC: order.promotedOnly !== true,
+          });
           return {};
         case 'alloc-stop': {
           const { profile } = await post<{ profile: unknown }>(session, 'HeapProfiler.stopSampling');

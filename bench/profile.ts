@@ -6,7 +6,8 @@
 // Environment: PROFILE_DURATION (seconds of load, default 60), PROFILE_STREAM (allowed|mixed),
 // PROFILE_POLICIES=1 (load the bench's 100 policies), PROFILE_TARGET=floor (profile the express
 // floor instead), PROFILE_HEAP (load: snapshot after the load, the default; sync: snapshot after
-// sync and no load; none), PROFILE_OUT (folder, default bench/results/profile),
+// sync and no load; none), PROFILE_ALLOCATIONS=promoted (sample only the allocations that outlive
+// the young generation), PROFILE_OUT (folder, default bench/results/profile),
 // BENCH_CONNECTIONS, BENCH_WEBHOOK_ARGS, BENCH_NODE_ARGS (extra node flags, e.g. --trace-gc).
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,8 @@ const STREAM: Stream = process.env.PROFILE_STREAM === 'mixed' ? 'mixed' : 'allow
 const WITH_POLICIES = process.env.PROFILE_POLICIES === '1';
 const OUT = path.resolve(process.env.PROFILE_OUT ?? path.join(ROOT, 'bench/results/profile'));
 const ALLOCATION_S = Math.min(10, DURATION_S);
+/** PROFILE_ALLOCATIONS=promoted: sample only the allocations that outlive the young generation. */
+const PROMOTED_ONLY = process.env.PROFILE_ALLOCATIONS === 'promoted';
 const TARGET = process.env.PROFILE_TARGET === 'floor' ? 'floor' : 'webhook';
 /** When the heap snapshot is taken: after the load (default), after sync instead of any load, or never. */
 const HEAP = (['load', 'sync', 'none'] as const).find((when) => when === process.env.PROFILE_HEAP) ?? 'load';
@@ -123,7 +126,7 @@ async function main(): Promise<void> {
 
   // Allocations in a window of their own: sampling them slows the process down.
   const allocationFile = path.join(OUT, 'load.heapprofile');
-  await order(child, { op: 'alloc-start' });
+  await order(child, { op: 'alloc-start', promotedOnly: PROMOTED_ONLY });
   const allocated = await runLoad({ name: 'allocations', port: target.port, durationS: ALLOCATION_S, connections: CONNECTIONS, stream: STREAM, countDenials: false });
   await order(child, { op: 'alloc-stop', file: allocationFile });
   const allocations = summarizeAllocations(JSON.parse(readFileSync(allocationFile, 'utf8')) as AllocationProfile);
@@ -137,7 +140,10 @@ async function main(): Promise<void> {
   const ours = inclusiveTimes(profile, (frame) => /\/dist\//.test(frame.url) && frame.functionName !== '');
   const oursRanked = [...ours.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
   say(formatShares('time in our functions, callees included:', oursRanked.map(([name, ms]) => ({ name, ms, share: ms / summary.busyMs })), result.requests));
-  say(`\nallocated during ${ALLOCATION_S} s more of load: ${allocated.requests} requests, ${(allocations.totalBytes / allocated.requests / 1024).toFixed(1)} KB per request (sampled, garbage included)`);
+  say(
+    `\nallocated during ${ALLOCATION_S} s more of load: ${allocated.requests} requests, ${(allocations.totalBytes / allocated.requests / 1024).toFixed(1)} KB per request ` +
+      `(sampled, ${PROMOTED_ONLY ? 'only what outlived the young generation' : 'garbage included'})`,
+  );
   say(formatAllocations('allocations by area:', allocations.byArea.slice(0, 15), allocated.requests));
   say(formatAllocations('allocations by function:', allocations.bySelf, allocated.requests));
   writeFileSync(path.join(OUT, 'summary.txt'), `${lines.join('\n')}\n`);

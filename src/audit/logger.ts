@@ -6,12 +6,13 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
- * Lines queued behind a write in flight are joined into one string up to this size. sonic-boom
- * measures the joined string's byte length at every line, which copies it whole, so joining a
- * 16 KB batch (its default) copies about 8 KB per audit line: the largest allocation of a
- * decision. At 1 KB an audit line (about 600 bytes) is written on its own and nothing is copied.
+ * Lines queued behind a write in flight are joined into one string of at most this size, and each
+ * write takes one such string. sonic-boom measures the joined string's byte length at every line,
+ * which copies it whole: joining 16 KB batches (its default) copies about 8 KB per audit line (about
+ * 600 bytes), the largest allocation of a decision. 4 KB batches copy about 2 KB per line and still
+ * write some 7 lines at a time, so a busy webhook's log keeps up with its decisions.
  */
-const COALESCE_BYTES = 1024;
+const COALESCE_BYTES = 4096;
 
 /**
  * The process logger: JSON lines on stdout. Paths that could carry credentials are redacted as a

@@ -111,18 +111,27 @@ export async function waitReady(port: number, startedAt: bigint, child: ChildPro
   return Number(process.hrtime.bigint() - startedAt) / 1e9;
 }
 
+/** How the Deployment runs the webhook: the node flags of its NODE_OPTIONS and its other environment variables. */
+export interface DeploymentEnvironment {
+  nodeFlags: string[];
+  env: Record<string, string>;
+}
+
 /**
- * The node flags the Deployment runs the webhook with: its NODE_OPTIONS in manifests/base, so that
- * the bench measures memory under the ceiling a cluster gives it, not a friendlier one.
+ * The webhook container's environment in manifests/base/deployment.yaml, so that the bench
+ * measures memory under the ceiling and allocator settings a cluster gives it, not friendlier ones.
  */
-export function deploymentNodeFlags(): string[] {
+export function deploymentEnvironment(): DeploymentEnvironment {
   const file = path.join(ROOT, 'manifests/base/deployment.yaml');
   for (const document of parseAllDocuments(readFileSync(file, 'utf8'))) {
     const deployment = document.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } } } };
     if (deployment?.kind !== 'Deployment') continue;
     for (const container of deployment.spec?.template?.spec?.containers ?? []) {
-      const nodeOptions = container.env?.find((variable) => variable.name === 'NODE_OPTIONS');
-      if (nodeOptions?.value !== undefined) return words(nodeOptions.value);
+      const variables = (container.env ?? []).filter((variable): variable is { name: string; value: string } => typeof variable.value === 'string');
+      const nodeOptions = variables.find((variable) => variable.name === 'NODE_OPTIONS');
+      if (nodeOptions === undefined) continue;
+      const env = Object.fromEntries(variables.filter((variable) => variable !== nodeOptions).map((variable) => [variable.name, variable.value]));
+      return { nodeFlags: words(nodeOptions.value), env };
     }
   }
   throw new Error(`${file} sets no NODE_OPTIONS on the webhook container`);
@@ -158,6 +167,8 @@ export interface WebhookOptions {
   home: string;
   args?: string[];
   nodeArgs?: string[];
+  /** Added to the bench's own environment. */
+  env?: Record<string, string>;
   ipc?: boolean;
 }
 
@@ -168,7 +179,7 @@ export async function startWebhook(options: WebhookOptions): Promise<WebhookProc
   const child = start(
     path.join(ROOT, 'dist/cli/main.js'),
     ['serve', '--port', String(port), '--kubeconfig', options.kubeconfig, '--tls-cert', options.certPath, '--tls-key', options.keyPath, '--metrics-port', '0', ...(options.args ?? [])],
-    { env: { ...process.env, HOME: options.home }, nodeArgs: options.nodeArgs, logFile: options.logFile, ipc: options.ipc },
+    { env: { ...process.env, ...options.env, HOME: options.home }, nodeArgs: options.nodeArgs, logFile: options.logFile, ipc: options.ipc },
   );
   const readyS = await waitReady(port, startedAt, child);
   return { child, port, readyS };

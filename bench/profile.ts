@@ -18,7 +18,7 @@ import { formatAllocations, formatShares, inclusiveTimes, summarizeAllocations, 
 import { runLoad, type Stream } from './load';
 import { writeBenchPolicies } from './policies';
 import type { GcTotals, MemoryFigures, ProfileOrder } from './profile-hooks';
-import { cpuTimeMs, deploymentNodeFlags, firstLine, memoryMb, ROOT, rssParts, start, startFakeCluster, startWebhook, stopChildren, words } from './processes';
+import { cpuTimeMs, deploymentEnvironment, firstLine, memoryMb, ROOT, rssParts, start, startFakeCluster, startWebhook, stopChildren, words } from './processes';
 
 const DURATION_S = Number(process.env.PROFILE_DURATION ?? 60);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -70,11 +70,12 @@ async function main(): Promise<void> {
     process.stdout.write(`${line}\n`);
   };
 
-  const nodeFlags = deploymentNodeFlags();
+  const deployment = deploymentEnvironment();
+  const nodeFlags = deployment.nodeFlags;
   const nodeArgs = [...nodeFlags, '--expose-gc', '-r', path.join(__dirname, 'profile-hooks.js'), ...words(process.env.BENCH_NODE_ARGS)];
   let target: { child: ChildProcess; port: number };
   if (TARGET === 'floor') {
-    const child = start(path.join(__dirname, 'baseline-servers.js'), ['floor', certPath, keyPath], { nodeArgs, ipc: true });
+    const child = start(path.join(__dirname, 'baseline-servers.js'), ['floor', certPath, keyPath], { nodeArgs, env: { ...process.env, ...deployment.env }, ipc: true });
     target = { child, port: await firstLine(child, (line) => Number(line) || undefined, 'the floor server') };
     say(`express floor (node ${nodeFlags.join(' ')}) listening`);
   } else {
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
       writeBenchPolicies(policyDir);
       args.push('--policy', policyDir);
     }
-    const webhook = await startWebhook({ kubeconfig: cluster.kubeconfig, certPath, keyPath, logFile: path.join(OUT, 'webhook.log'), home: dir, args, nodeArgs, ipc: true });
+    const webhook = await startWebhook({ kubeconfig: cluster.kubeconfig, certPath, keyPath, logFile: path.join(OUT, 'webhook.log'), home: dir, args, nodeArgs, env: deployment.env, ipc: true });
     target = webhook;
     const pid = webhook.child.pid!;
     say(`webhook (node ${nodeFlags.join(' ')}) ready in ${webhook.readyS.toFixed(2)} s with ${cluster.pods} pods and ${cluster.pdbs} PDBs; RSS ${memoryMb(pid, 'VmRSS').toFixed(1)} MB, peak ${memoryMb(pid, 'VmHWM').toFixed(1)} MB`);

@@ -17,7 +17,7 @@ import { benchContinuousLint } from './pdb-health';
 import { writeBenchPolicies } from './policies';
 import { benchReservations } from './reservations';
 import { BENCH_CLUSTER } from './synthetic-cluster';
-import { cpuTimeMs, deploymentNodeFlags, firstLine, memoryMb, ROOT, start, startFakeCluster, startWebhook, stopChildren, words } from './processes';
+import { cpuTimeMs, deploymentEnvironment, firstLine, memoryMb, ROOT, start, startFakeCluster, startWebhook, stopChildren, words } from './processes';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP ?? 3);
@@ -92,17 +92,19 @@ async function main(): Promise<void> {
   process.stdout.write(`loading ${BENCH_CLUSTER.namespaces * BENCH_CLUSTER.podsPerNamespace} pods and ${BENCH_CLUSTER.namespaces * BENCH_CLUSTER.pdbsPerNamespace} PDBs into the fake API server…\n`);
   const cluster = await startFakeCluster(dir);
 
-  // The webhook as the Deployment runs it (its NODE_OPTIONS), logging every decision at info level
+  // The webhook as the Deployment runs it (its NODE_OPTIONS and environment), logging every decision at info level
   // to a file, as a container runtime would take its stdout.
-  const nodeFlags = [...deploymentNodeFlags(), ...words(process.env.BENCH_NODE_ARGS)];
-  const webhookOptions = { kubeconfig: cluster.kubeconfig, certPath, keyPath, home: dir, nodeArgs: nodeFlags };
+  const deployment = deploymentEnvironment();
+  const nodeFlags = [...deployment.nodeFlags, ...words(process.env.BENCH_NODE_ARGS)];
+  const webhookOptions = { kubeconfig: cluster.kubeconfig, certPath, keyPath, home: dir, nodeArgs: nodeFlags, env: deployment.env };
   const webhookArgs = words(process.env.BENCH_WEBHOOK_ARGS);
   const webhookLog = path.join(dir, 'webhook.log');
   const webhook = await startWebhook({ ...webhookOptions, logFile: webhookLog, args: webhookArgs });
   const { readyS } = webhook;
   const webhookPid = webhook.child.pid!;
   const rssAfterSyncMb = memoryMb(webhookPid, 'VmRSS');
-  process.stdout.write(`webhook (node ${nodeFlags.join(' ')}) ready in ${fixed(readyS, 2)} s, RSS ${fixed(rssAfterSyncMb)} MB\n`);
+  const environment = Object.entries(deployment.env).map(([name, value]) => `${name}=${value} `).join('');
+  process.stdout.write(`webhook (${environment}node ${nodeFlags.join(' ')}) ready in ${fixed(readyS, 2)} s, RSS ${fixed(rssAfterSyncMb)} MB\n`);
 
   const floor = start(path.join(__dirname, 'baseline-servers.js'), ['floor', certPath, keyPath]);
   const limit = start(path.join(__dirname, 'baseline-servers.js'), ['limit', certPath, keyPath]);
@@ -184,7 +186,7 @@ async function main(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
     path.join(resultsDir, 'latest.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, nodeFlags, cpus: os.cpus().length, loadAverage: os.loadavg(), connections: CONNECTIONS, durationS: DURATION_S, cluster: { pods: cluster.pods, pdbs: cluster.pdbs }, results, decisions, policyDecisions, floorRatio, limitRatio, mixedFloorRatio, policyFloorRatio, outsideExpressUs, peakRssMb, policyPeakRssMb, rssAfterSyncMb, readyS }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, nodeFlags, env: deployment.env, cpus: os.cpus().length, loadAverage: os.loadavg(), connections: CONNECTIONS, durationS: DURATION_S, cluster: { pods: cluster.pods, pdbs: cluster.pdbs }, results, decisions, policyDecisions, floorRatio, limitRatio, mixedFloorRatio, policyFloorRatio, outsideExpressUs, peakRssMb, policyPeakRssMb, rssAfterSyncMb, readyS }, null, 2)}\n`,
   );
   rmSync(dir, { recursive: true, force: true });
 }

@@ -102,16 +102,23 @@ function clipBytes(text: string, maxBytes: number): string {
 export type DenialHeadline = (denial: Finding, code: number) => string;
 
 export function combineFindings(findings: readonly Finding[], headline: DenialHeadline = ownDenialHeadline): Verdict {
-  const pdbs = [...new Set(findings.flatMap((finding) => finding.pdbs ?? []))];
-  const warnings = [...new Set(findings.flatMap((finding) => (finding.warning ? [clip(finding.warning, MAX_WARNING_LENGTH)] : [])))].slice(
-    0,
-    MAX_WARNINGS,
-  );
-  const denial = decisiveDenial(findings.filter((finding) => finding.action === 'deny'));
-  const auditAnnotations: Record<string, string> = {
-    decision: denial ? 'deny' : 'allow',
-    checks: findings.map((finding) => finding.check).join(','),
-  };
+  // One pass and no intermediate arrays: this runs on every eviction, usually over one finding.
+  const pdbs: string[] = [];
+  const warnings: string[] = [];
+  let checks = '';
+  let denials: Finding[] | undefined;
+  for (let index = 0; index < findings.length; index++) {
+    const finding = findings[index];
+    checks = index === 0 ? finding.check : `${checks},${finding.check}`;
+    for (const pdb of finding.pdbs ?? []) if (!pdbs.includes(pdb)) pdbs.push(pdb);
+    if (finding.warning) {
+      const warning = clip(finding.warning, MAX_WARNING_LENGTH);
+      if (warnings.length < MAX_WARNINGS && !warnings.includes(warning)) warnings.push(warning);
+    }
+    if (finding.action === 'deny') (denials ??= []).push(finding);
+  }
+  const denial = denials === undefined ? undefined : decisiveDenial(denials);
+  const auditAnnotations: Record<string, string> = { decision: denial ? 'deny' : 'allow', checks };
   if (pdbs.length > 0) auditAnnotations.pdbs = pdbs.join(',');
 
   if (denial === undefined) return { allowed: true, warnings, auditAnnotations, findings: [...findings], pdbs };

@@ -95,6 +95,15 @@ describe('decide()', () => {
       expect(verdict.auditAnnotations.checks).toBe('a,b');
     });
 
+    it('names each PDB once, in the order the findings name them', () => {
+      const verdict = combineFindings([
+        finding('pdb/budget', 'audit', { pdbs: ['shop/b', 'shop/a'] }),
+        finding('policy/p/requirePDB', 'warn', { pdbs: ['shop/a', 'shop/c'] }),
+      ]);
+      expect(verdict.pdbs).toEqual(['shop/b', 'shop/a', 'shop/c']);
+      expect(verdict.auditAnnotations).toEqual({ decision: 'allow', checks: 'pdb/budget,policy/p/requirePDB', pdbs: 'shop/b,shop/a,shop/c' });
+    });
+
     it('sends at most five distinct warnings of at most 120 characters', () => {
       const findings = [
         finding('dup1', 'warn', { warning: 'same' }),

@@ -32,6 +32,28 @@ function defaultProcessRegistry(): Registry {
   return processRegistry;
 }
 
+/**
+ * Per-label-set counts kept in a Map on the request path and handed to prom-client when it is
+ * scraped: prom-client's inc() builds a hash of the labels and checks every label name on each call,
+ * several µs per decision for counts nobody reads until the next scrape.
+ */
+class ScrapedCounts<L extends string> {
+  private readonly counts = new Map<string, { labels: Record<L, string>; value: number }>();
+
+  /** Counts one for the label set `key` names; `labels` builds it the first time. */
+  add(key: string, labels: () => Record<L, string>): void {
+    const entry = this.counts.get(key);
+    if (entry === undefined) this.counts.set(key, { labels: labels(), value: 1 });
+    else entry.value++;
+  }
+
+  /** For the counter's collect(): its values become these counts. */
+  publishTo(counter: Counter<L>): void {
+    counter.reset();
+    for (const { labels, value } of this.counts.values()) counter.inc(labels, value);
+  }
+}
+
 /** The notAfter of the first certificate of a PEM chain. */
 export function certificateNotAfter(pem: string | Buffer): Date {
   return new Date(new X509Certificate(pem).validTo);
@@ -41,18 +63,22 @@ export class WebhookMetrics {
   /** This webhook's own metrics; scrape() adds the process metrics. */
   readonly registry = new Registry();
 
-  private readonly admissionRequests = new Counter({
+  private readonly decisionCounts = new ScrapedCounts<'decision' | 'code' | 'dry_run'>();
+  private readonly admissionRequests: Counter<'decision' | 'code' | 'dry_run'> = new Counter({
     name: 'evictionguard_admission_requests_total',
     help: 'Eviction admission reviews answered, by decision (allow|deny), HTTP code (200 for an allow) and dry run.',
     labelNames: ['decision', 'code', 'dry_run'] as const,
     registers: [this.registry],
+    collect: (): void => this.decisionCounts.publishTo(this.admissionRequests),
   });
 
-  private readonly findings = new Counter({
+  private readonly findingCounts = new ScrapedCounts<'check' | 'action'>();
+  private readonly findings: Counter<'check' | 'action'> = new Counter({
     name: 'evictionguard_findings_total',
     help: 'Findings of eviction decisions, by check id (pdb/budget, policy/<name>/<rule>, ...) and action (deny|warn|audit).',
     labelNames: ['check', 'action'] as const,
     registers: [this.registry],
+    collect: (): void => this.findingCounts.publishTo(this.findings),
   });
 
   private readonly pdbReviews = new Counter({
@@ -139,15 +165,11 @@ export class WebhookMetrics {
 
   /** One answered eviction review: its decision, its findings and how long deciding took. */
   observeDecision(verdict: Verdict, dryRun: boolean, durationSeconds: number): void {
-    this.admissionRequests.inc({
-      decision: verdict.allowed ? 'allow' : 'deny',
-      code: String(verdict.status?.code ?? 200),
-      dry_run: String(dryRun),
-    });
-    for (const finding of verdict.findings) {
-      this.findings.inc({ check: finding.check, action: finding.action });
-      if (finding.evaluationFailed) this.countPolicyError();
-    }
+    const decision = verdict.allowed ? 'allow' : 'deny';
+    const code = String(verdict.status?.code ?? 200);
+    this.decisionCounts.add(`${decision} ${code} ${dryRun}`, () => ({ decision, code, dry_run: String(dryRun) }));
+    this.countFindings(verdict);
+    for (const finding of verdict.findings) if (finding.evaluationFailed) this.countPolicyError();
     this.admissionDuration.observe(durationSeconds);
   }
 
@@ -160,7 +182,11 @@ export class WebhookMetrics {
   /** One PDB change the guard answered; its findings count with the evictions' (check pdb-guard/...). */
   observePdbReview(verdict: Verdict): void {
     this.pdbReviews.inc({ decision: !verdict.allowed ? 'deny' : verdict.warnings.length > 0 ? 'warn' : 'allow' });
-    for (const finding of verdict.findings) this.findings.inc({ check: finding.check, action: finding.action });
+    this.countFindings(verdict);
+  }
+
+  private countFindings(verdict: Verdict): void {
+    for (const { check, action } of verdict.findings) this.findingCounts.add(`${action} ${check}`, () => ({ check, action }));
   }
 
   /** For ReflectorEvents.onWatchRestart. */

@@ -6,7 +6,7 @@ import type { EvictionAttempt, Verdict } from '../domain';
 import type { AuditFile } from './audit-file';
 import type { DenialMetrics } from './denial-metrics';
 import type { EventRecorder } from './events';
-import type { Logger } from './logger';
+import { withoutRedaction, type Logger } from './logger';
 import type { WebhookMetrics } from './metrics';
 import { auditRecord, type AuditRecord, type DecisionContext } from './record';
 import type { RecentDecisions } from './recent';
@@ -32,14 +32,18 @@ export interface DecisionTrailSinks {
 }
 
 export class DecisionTrail {
-  constructor(private readonly sinks: DecisionTrailSinks) {}
+  private readonly auditLog: Logger;
+
+  constructor(private readonly sinks: DecisionTrailSinks) {
+    this.auditLog = withoutRedaction(sinks.logger);
+  }
 
   /** Audits one answered eviction; `durationSeconds` is what the admission histogram observes. */
   record(attempt: EvictionAttempt, verdict: Verdict, context: DecisionContext, durationSeconds = context.latencyMs / 1000): void {
-    const { logger, metrics, denials, events, file, recent } = this.sinks;
+    const { metrics, denials, events, file, recent } = this.sinks;
     const audit = auditRecord(attempt, verdict, context);
     const msg = verdict.allowed ? MSG_ALLOWED : MSG_DENIED;
-    logger.info({ audit }, msg);
+    this.auditLog.info({ audit }, msg);
     const entry: AuditEntry = { time: new Date().toISOString(), msg, audit };
     recent?.add(entry);
     file?.write(entry);

@@ -74,9 +74,14 @@ export function evictionContext(pod: PodFacts, lookups: ClusterLookups, podNames
     return pods;
   };
 
+  let owner: OwnerFacts | undefined;
   return {
     namespace: lookups.namespace(pod.namespace),
-    owner: ownerFacts(pod, top, lookups, () => peersOf('owner')),
+    // On first read: counting a controller's pods reads the whole namespace, and only policies
+    // with replica or owner rules ask for the owner.
+    get owner() {
+      return (owner ??= ownerFacts(pod, top, lookups, () => peersOf('owner')));
+    },
     peers: peersOf,
     isRecordedDisruption: (other) => {
       if (other.namespace !== pod.namespace) return lookups.isRecordedDisruption(other);

@@ -1,10 +1,10 @@
 import { setMaxListeners } from 'node:events';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { EvictionFacts, NamespaceFacts, PdbFacts, PodFacts, WorkloadFacts } from '../domain';
+import type { EvictionContext, EvictionFacts, NamespaceFacts, PdbFacts, PodFacts, WorkloadFacts } from '../domain';
 import { ApiError, getJson, releaseConnections } from './api';
 import { evictionContext } from './context';
 import { inventoryOf, type ClusterInventory } from './inventory';
-import { ClusterIndex, disruptedPodKeys, podNodeKeys } from './index';
+import { disruptedPodKeys, podNodeKeys } from './index';
 import { Interner } from './intern';
 import { Reflector, type ReflectorEvents } from './reflector';
 import { trimNamespace, trimPdb, trimPod, trimWorkload } from './trim';
@@ -49,6 +49,8 @@ export class LiveClusterView implements ClusterView {
   private readonly pdbs: Reflector<PdbFacts>;
   private readonly workloads: Map<string, Reflector<WorkloadFacts>>;
   private readonly namespaces: Reflector<StoredNamespace>;
+  /** Every reflector; listed once, as isSynced() reads them on every decision. */
+  private readonly reflectors: readonly Pick<Reflector<never>, 'start' | 'stop' | 'isSynced' | 'state'>[];
   /** Built once: it reads the reflectors' current stores on every call, so decisions allocate none. */
   private readonly indexed: ClusterInventory = inventoryOf({
     pods: () => this.pods.store,
@@ -105,11 +107,9 @@ export class LiveClusterView implements ClusterView {
       logger,
       options.hooks,
     );
+    this.reflectors = [this.pods, this.pdbs, ...this.workloads.values(), this.namespaces];
   }
 
-  private get reflectors(): Pick<Reflector<never>, 'start' | 'stop' | 'isSynced' | 'state'>[] {
-    return [this.pods, this.pdbs, ...this.workloads.values(), this.namespaces];
-  }
 
   async start(): Promise<void> {
     for (const reflector of this.reflectors) reflector.start();
@@ -130,9 +130,23 @@ export class LiveClusterView implements ClusterView {
    */
   async facts(namespace: string, podName: string): Promise<EvictionFacts> {
     if (this.isSynced()) {
-      const index = new ClusterIndex(this.pods.store, this.pdbs.store);
-      const facts = index.facts(namespace, podName, 'cache');
-      if (facts.pod !== undefined) return { ...facts, context: evictionContext(facts.pod, this.inventory(), facts.pdbs) };
+      const pods = this.pods.store;
+      const pod = pods.get(namespace, podName);
+      if (pod !== undefined) {
+        const pdbs = this.pdbs.store.inNamespace(namespace);
+        const inventory = this.indexed;
+        let context: EvictionContext | undefined;
+        return {
+          pod,
+          pdbs,
+          podsInNamespace: () => pods.inNamespace(namespace),
+          source: 'cache',
+          // Only policies read the context: built on first read, so a webhook without policies never builds it.
+          get context() {
+            return (context ??= evictionContext(pod, inventory, pdbs));
+          },
+        };
+      }
     }
     return this.readLive(namespace, podName);
   }

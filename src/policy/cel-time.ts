@@ -1,7 +1,7 @@
 // The CEL timestamp methods that take a time zone (`now.getHours("Europe/Berlin")`), with the
 // semantics of @bufbuild/cel 0.6's own (std/time.js) but for two things:
-// - one Intl.DateTimeFormat per zone: the library builds one on every call, about 80 µs, which
-//   20 policies would pay on every eviction;
+// - one Intl.DateTimeFormat per zone, read once per zone and minute: the library builds one on
+//   every call, about 80 µs, which 20 policies would pay on every eviction;
 // - the midnight hour: the library asks for `hour12: false` next to `hourCycle: "h23"`, which makes
 //   Intl print 00:30 as "24:30", so in that hour it answers the next day (and month, and year).
 import { celMethod, CelScalar, objectType, type CelFunc } from '@bufbuild/cel';
@@ -30,28 +30,34 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return formatter;
 }
 
-/** The last answer per zone: every policy of a request asks about the same `now`. */
-const lastZoned = new Map<string, { time: number; date: Date }>();
+/**
+ * The zone's offset from UTC per zone and minute since the epoch: zones change offset on whole
+ * minutes, so one formatting per zone and minute serves every policy and request (each request has
+ * its own `now`, so caching the answer per instant would format on every eviction).
+ */
+const offsets = new Map<string, { epochMinute: number; offsetMs: number }>();
+
+function zoneOffsetMs(instant: Date, timeZone: string): number {
+  const epochMinute = Math.floor(instant.getTime() / 60_000);
+  const last = offsets.get(timeZone);
+  if (last?.epochMinute === epochMinute) return last.offsetMs;
+  const part: Record<string, number> = {};
+  for (const { type, value } of formatterFor(timeZone).formatToParts(instant)) part[type] = Number(value);
+  const wallClock = Date.UTC(part.year, part.month - 1, part.day, part.hour, part.minute, part.second);
+  const offsetMs = wallClock - Math.floor(instant.getTime() / 1000) * 1000;
+  offsets.set(timeZone, { epochMinute, offsetMs });
+  return offsetMs;
+}
 
 /** The zone's wall-clock date and time as a local Date, which the getters then read (as the library does). */
 function zonedDate(instant: Date, timeZone: string): Date {
-  const last = lastZoned.get(timeZone);
-  if (last?.time === instant.getTime()) return last.date;
-  const date = readZonedDate(instant, timeZone);
-  lastZoned.set(timeZone, { time: instant.getTime(), date });
-  return date;
-}
-
-function readZonedDate(instant: Date, timeZone: string): Date {
   const offset = FIXED_OFFSET.exec(timeZone)?.groups;
-  if (offset !== undefined) {
-    const sign = offset.sign === '-' ? 1 : -1;
-    const shifted = new Date(instant.getTime() - sign * (Number(offset.hours) * 3_600_000 + Number(offset.minutes) * 60_000));
-    return new Date(shifted.getUTCFullYear(), shifted.getUTCMonth(), shifted.getUTCDate(), shifted.getUTCHours(), shifted.getUTCMinutes(), shifted.getUTCSeconds(), shifted.getUTCMilliseconds());
-  }
-  const part: Record<string, number> = {};
-  for (const { type, value } of formatterFor(timeZone).formatToParts(instant)) part[type] = Number(value);
-  return new Date(part.year, part.month - 1, part.day, part.hour, part.minute, part.second, instant.getUTCMilliseconds());
+  const offsetMs =
+    offset === undefined
+      ? zoneOffsetMs(instant, timeZone)
+      : (offset.sign === '-' ? -1 : 1) * (Number(offset.hours) * 3_600_000 + Number(offset.minutes) * 60_000);
+  const shifted = new Date(instant.getTime() + offsetMs);
+  return new Date(shifted.getUTCFullYear(), shifted.getUTCMonth(), shifted.getUTCDate(), shifted.getUTCHours(), shifted.getUTCMinutes(), shifted.getUTCSeconds(), shifted.getUTCMilliseconds());
 }
 
 function dayOfYear(date: Date): number {

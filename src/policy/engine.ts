@@ -92,6 +92,8 @@ interface Source {
   ignoresFailures: boolean;
 }
 
+const ANNOTATION_SOURCE: Source = { check: ANNOTATION_PROTECT_CHECK, label: 'eviction-guard', declared: 'deny', ignoresFailures: false };
+
 function findingFor(source: Source, violation: Violation, options: PolicyCheckOptions): Finding {
   const { check, label, declared } = source;
   let action = STRENGTH[declared] > STRENGTH[MODE_CEILING[options.mode]] ? MODE_CEILING[options.mode] : declared;
@@ -153,6 +155,11 @@ export function evaluatePolicies(policies: readonly EvictionPolicy[], attempt: E
   if (bypass === 'terminal' || bypass === 'deleting') return { findings: [], claims: [] };
 
   const context = facts.context ?? contextFromFacts(pod, facts);
+  // No policy can select the pod (PolicyIndex): only the annotation can protect it, and none can exempt from it.
+  if (policies.length === 0) {
+    const protection = checkProtectAnnotation(pod, context.namespace);
+    return { findings: protection === undefined ? [] : [findingFor(ANNOTATION_SOURCE, protection, options)], claims: [] };
+  }
   const pdbs = matchingPdbs(pod, facts.pdbs);
   let variables: CelVariables | undefined;
   const input: RuleInput = {
@@ -171,10 +178,7 @@ export function evaluatePolicies(policies: readonly EvictionPolicy[], attempt: E
 
   const protection = checkProtectAnnotation(pod, context.namespace);
   const isExempt = selecting.some((policy) => policy.exemptSubjects.some((subject) => subjectMatches(subject, attempt.requester)));
-  if (protection !== undefined && !isExempt) {
-    const source: Source = { check: ANNOTATION_PROTECT_CHECK, label: 'eviction-guard', declared: 'deny', ignoresFailures: false };
-    findings.push(findingFor(source, protection, options));
-  }
+  if (protection !== undefined && !isExempt) findings.push(findingFor(ANNOTATION_SOURCE, protection, options));
 
   for (const policy of selecting) {
     if (!appliesTo(policy.match, attempt.requester)) continue;

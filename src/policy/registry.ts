@@ -3,7 +3,9 @@
 // planned once per version). An invalid policy is left out and reported; the others keep working.
 import { createHash } from 'node:crypto';
 import type { ClusterLogger } from '../cluster/view';
+import type { PodFacts } from '../domain';
 import type { PolicyDocument } from './load';
+import { PolicyIndex } from './policy-index';
 import { parsePolicy, policyLabel, type EvictionPolicy, type PolicyError } from './schema';
 
 type PolicySourceName = 'files' | 'cluster';
@@ -30,6 +32,7 @@ export class PolicyRegistry {
   private readonly sources = new Map<PolicySourceName, SourceContents>();
   private cache = new Map<string, Compiled>();
   private policies: readonly EvictionPolicy[] = [];
+  private index = new PolicyIndex([]);
   private errors: readonly PolicyError[] = [];
 
   constructor(private readonly logger: ClusterLogger) {}
@@ -37,6 +40,11 @@ export class PolicyRegistry {
   /** The valid policies, ordered by name. */
   current(): readonly EvictionPolicy[] {
     return this.policies;
+  }
+
+  /** The valid policies whose namespaces and pod labels can select `pod`, ordered by name (PolicyIndex). */
+  candidates(pod: PodFacts): readonly EvictionPolicy[] {
+    return this.index.candidates(pod);
   }
 
   status(): PolicyStatus {
@@ -85,6 +93,7 @@ export class PolicyRegistry {
     }
     this.cache = cache;
     this.policies = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+    this.index = new PolicyIndex(this.policies);
     this.errors = errors;
 
     for (const error of errors) {

@@ -50,7 +50,8 @@ export function startPolicyService(options: PolicyServiceOptions): PolicyService
   cluster?.start();
 
   return {
-    evaluate: (attempt, facts, inputs) => evaluatePolicies(registry.current(), attempt, facts, { now: new Date(), mode, ...inputs }),
+    evaluate: (attempt, facts, inputs) =>
+      evaluatePolicies(facts.pod === undefined ? [] : registry.candidates(facts.pod), attempt, facts, { now: new Date(), mode, ...inputs }),
     status: () => ({ mode, files: [...paths], ...registry.status(), ...(cluster ? { cluster: cluster.state() } : {}) }),
     close: async () => {
       fileWatch?.close();

@@ -49,15 +49,16 @@ export function createApp(deps: AppDeps): Express {
           'allowed a request that is not a pods/eviction CREATE: check the webhook configuration rules',
         );
         deps.onNotEviction?.(review.description);
-        res.json(allowResponse(review.version, review.uid));
+        sendReview(res, allowResponse(review.version, review.uid));
         return;
       case 'pdb-change':
         if (deps.handlePdbChange === undefined) {
-          res.json(allowResponse(review.version, review.uid));
+          sendReview(res, allowResponse(review.version, review.uid));
           return;
         }
         // The guard only advises: a failure never blocks a PDB change.
-        res.json(
+        sendReview(
+          res,
           await answerOrAllow(review.version, review.uid, () => deps.handlePdbChange!(review), PDB_GUARD_FAILED_WARNING, (error) =>
             logger.error({ err: error, uid: review.uid, pdb: `${review.namespace}/${review.name}` }, 'PDB guard failed: allowing'),
           ),
@@ -66,7 +67,8 @@ export function createApp(deps: AppDeps): Express {
       case 'eviction': {
         const { attempt } = review;
         // Fail open: the API server still enforces the budget after the webhook (docs/eviction-semantics.md §10.3).
-        res.json(
+        sendReview(
+          res,
           await answerOrAllow(review.version, attempt.uid, () => deps.handleEviction(attempt), FAIL_OPEN_WARNING, (error) =>
             logger.error({ err: error, uid: attempt.uid, pod: `${attempt.namespace}/${attempt.podName}` }, 'eviction handler failed: allowing'),
           ),
@@ -93,6 +95,16 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(errorHandler(logger));
   return app;
+}
+
+/**
+ * Answers an AdmissionReview with node's own response methods: express's res.json would parse and
+ * re-format the content type and hash the body for an ETag on every review, which no API server reads.
+ */
+function sendReview(res: Response, review: AdmissionReviewResponse): void {
+  const body = JSON.stringify(review);
+  res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 /** The encoded verdict of `decide`, or, when it throws, an allow carrying `failureWarning`. */

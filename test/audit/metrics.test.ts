@@ -32,6 +32,17 @@ describe('WebhookMetrics', () => {
     expect(body).toContain('evictionguard_admission_duration_seconds_count 3');
   });
 
+  it('reports the same counts however often it is scraped, and counts on between scrapes', async () => {
+    const metrics = new WebhookMetrics();
+    metrics.observeDecision(allow, false, 0.001);
+    await text(metrics);
+    expect(await text(metrics)).toContain('evictionguard_admission_requests_total{decision="allow",code="200",dry_run="false"} 1');
+    metrics.observeDecision(allow, false, 0.001);
+    const body = await text(metrics);
+    expect(body).toContain('evictionguard_admission_requests_total{decision="allow",code="200",dry_run="false"} 2');
+    expect(body).toContain('evictionguard_findings_total{check="pdb/budget",action="audit"} 2');
+  });
+
   it('counts a policy check that could not be evaluated as a policy error', async () => {
     const metrics = new WebhookMetrics();
     const failed = combineFindings([{ check: 'policy/guard/cel', action: 'deny', code: 403, message: 'no such key', evaluationFailed: true }]);

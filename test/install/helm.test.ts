@@ -378,6 +378,13 @@ describe('the Helm chart and manifests/ agree', () => {
   it('runs the same container the same way', () => {
     const pod = (objects: K8sObject[]) => pick(objects, 'Deployment').spec.template.spec;
     expect(pod(chart()).containers).toEqual(pod(manifests).containers);
+    // The bench runs the webhook with this environment (bench/processes.ts): the heap ceiling and two malloc arenas.
+    expect(pod(manifests).containers[0].env).toEqual(
+      expect.arrayContaining([
+        { name: 'NODE_OPTIONS', value: '--max-old-space-size=384' },
+        { name: 'MALLOC_ARENA_MAX', value: '2' },
+      ]),
+    );
     expect(pod(chart()).securityContext).toEqual(pod(manifests).securityContext);
     expect(pod(chart()).volumes).toEqual(pod(manifests).volumes);
     expect(pod(chart()).terminationGracePeriodSeconds).toEqual(pod(manifests).terminationGracePeriodSeconds);

@@ -49,6 +49,15 @@ describe('time zone methods of CEL timestamps', () => {
     ]);
   });
 
+  it('read each instant of a minute right, and the next minute across a jump, though a zone is formatted once a minute', () => {
+    const at = (expression: string, instant: string) => evaluate(zonedTimestampMethods, expression, instant);
+    expect(at('now.getSeconds("Europe/Berlin")', '2024-03-31T00:59:10.100Z')).toBe(10n);
+    expect(at('now.getSeconds("Europe/Berlin")', '2024-03-31T00:59:50.900Z')).toBe(50n);
+    expect(at('now.getMilliseconds("Europe/Berlin")', '2024-03-31T00:59:50.900Z')).toBe(900n);
+    expect(at('now.getHours("Europe/Berlin")', '2024-03-31T00:59:59.999Z')).toBe(1n);
+    expect(at('now.getHours("Europe/Berlin")', '2024-03-31T01:00:00.000Z')).toBe(3n);
+  });
+
   it('reject an unknown zone as the library does', () => {
     const value = evaluate(zonedTimestampMethods, 'now.getHours("Mars/Olympus")', INSTANTS[0]);
     expect(String(value)).toMatch(/Invalid time zone/);

@@ -1,6 +1,7 @@
 import type { ClusterLogger } from '../../src/cluster/view';
 import type { PolicyDocument } from '../../src/policy/load';
 import { PolicyRegistry } from '../../src/policy/registry';
+import { podFacts } from '../helpers/facts';
 
 const document = (name: string, spec: unknown, origin = `file ${name}.yaml`): PolicyDocument => ({
   raw: { apiVersion: 'evictionguard.io/v1alpha1', kind: 'EvictionPolicy', metadata: { name }, spec },
@@ -22,6 +23,16 @@ describe('PolicyRegistry', () => {
     policies.update('cluster', { documents: [document('mid', protect, 'cluster')], errors: [] });
     expect(policies.current().map((policy) => policy.name)).toEqual(['alpha', 'mid', 'zeta']);
     expect(policies.status()).toEqual({ loaded: ['alpha', 'mid', 'zeta'], errors: [] });
+  });
+
+  it('offers an eviction the policies that can select its pod, as of the last update', () => {
+    const { registry: policies } = registry();
+    const kube = document('kube', { match: { namespaces: ['kube-*'] }, ...protect });
+    policies.update('files', { documents: [kube, document('all', protect)], errors: [] });
+    expect(policies.candidates(podFacts('web-1')).map((policy) => policy.name)).toEqual(['all']);
+    expect(policies.candidates(podFacts('dns-1', { namespace: 'kube-system' })).map((policy) => policy.name)).toEqual(['all', 'kube']);
+    policies.update('files', { documents: [kube], errors: [] });
+    expect(policies.candidates(podFacts('web-1'))).toEqual([]);
   });
 
   it('leaves an invalid policy out, reports it, and keeps the others', () => {

@@ -109,6 +109,16 @@ describe('POST /validate over HTTPS', () => {
     expect(handleEviction).toHaveBeenCalledWith(expect.objectContaining({ uid: REVIEW_UID, namespace: 'shop', podName: 'web-7d9c5b7f6-x2x9k' }));
   });
 
+  it('sends the review as UTF-8 JSON with its length and no ETag, which no API server reads', async () => {
+    handleEviction.mockResolvedValue({ ...budgetDenial, status: { ...budgetDenial.status!, message: 'Pod shop/wéb-0 is protected' } });
+    const reply = await postJson(server.port, ca, evictionReview());
+
+    expect(reply.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(Number(reply.headers['content-length'])).toBe(Buffer.byteLength(reply.text));
+    expect(reply.text).toContain('wéb-0');
+    expect(reply.headers.etag).toBeUndefined();
+  });
+
   it('answers a v1beta1 review in v1beta1', async () => {
     const review = evictionReview();
     review.apiVersion = 'admission.k8s.io/v1beta1';

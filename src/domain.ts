@@ -22,6 +22,8 @@ export interface EvictionAttempt {
   dryRun: boolean;
   /** deleteOptions.gracePeriodSeconds, when the client sent it. */
   gracePeriodSeconds?: number;
+  /** deleteOptions.preconditions.uid: the pod the client means; the API server answers 409 when the pod's uid differs. */
+  preconditionUid?: string;
 }
 
 /** Marks a mirror (static) pod, which the kubelet owns: drain skips it and PodFacts keep it. */

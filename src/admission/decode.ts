@@ -105,6 +105,7 @@ export function decodeAdmissionReview(body: unknown): DecodedReview {
     dryRun: requestDryRun === true || deleteOptions.value.dryRunAll,
   };
   if (deleteOptions.value.gracePeriodSeconds !== undefined) attempt.gracePeriodSeconds = deleteOptions.value.gracePeriodSeconds;
+  if (deleteOptions.value.preconditionUid !== undefined) attempt.preconditionUid = deleteOptions.value.preconditionUid;
   return { outcome: 'eviction', version, attempt };
 }
 
@@ -196,6 +197,7 @@ function decodeRequester(userInfo: unknown): Decoded<Requester> {
 interface EvictionDeleteOptions {
   dryRunAll: boolean;
   gracePeriodSeconds?: number;
+  preconditionUid?: string;
 }
 
 function decodeDeleteOptions(object: unknown): Decoded<EvictionDeleteOptions> {
@@ -203,15 +205,23 @@ function decodeDeleteOptions(object: unknown): Decoded<EvictionDeleteOptions> {
   if (deleteOptions === undefined || deleteOptions === null) return { ok: true, value: { dryRunAll: false } };
   if (!isObject(deleteOptions)) return problem(`request.object.deleteOptions: expected object, got ${describe(deleteOptions)}`);
 
-  const { dryRun, gracePeriodSeconds } = deleteOptions;
+  const { dryRun, gracePeriodSeconds, preconditions } = deleteOptions;
   if (dryRun !== undefined && dryRun !== null && !isStringArray(dryRun)) {
     return problem(`request.object.deleteOptions.dryRun: expected an array of strings such as ["All"], got ${describe(dryRun)}`);
   }
   if (gracePeriodSeconds !== undefined && gracePeriodSeconds !== null && !Number.isInteger(gracePeriodSeconds)) {
     return problem(`request.object.deleteOptions.gracePeriodSeconds: expected an integer, got ${describe(gracePeriodSeconds)}`);
   }
+  if (preconditions !== undefined && preconditions !== null && !isObject(preconditions)) {
+    return problem(`request.object.deleteOptions.preconditions: expected object, got ${describe(preconditions)}`);
+  }
+  const preconditionUid = preconditions?.uid;
+  if (preconditionUid !== undefined && preconditionUid !== null && typeof preconditionUid !== 'string') {
+    return problem(`request.object.deleteOptions.preconditions.uid: expected string, got ${describe(preconditionUid)}`);
+  }
   const options: EvictionDeleteOptions = { dryRunAll: dryRun?.includes('All') ?? false };
   if (typeof gracePeriodSeconds === 'number') options.gracePeriodSeconds = gracePeriodSeconds;
+  if (typeof preconditionUid === 'string' && preconditionUid !== '') options.preconditionUid = preconditionUid;
   return { ok: true, value: options };
 }
 

@@ -59,6 +59,14 @@ describe('decodeAdmissionReview: evictions', () => {
     expect(attempt.gracePeriodSeconds).toBeUndefined();
   });
 
+  it('keeps deleteOptions.preconditions.uid, the pod the client means', () => {
+    const review = evictionReview();
+    review.request.object.deleteOptions = { preconditions: { uid: 'a1b2c3d4-0000-4000-8000-000000000009', resourceVersion: '42' } };
+    expect(decodedAttempt(decodeAdmissionReview(review)).preconditionUid).toBe('a1b2c3d4-0000-4000-8000-000000000009');
+    review.request.object.deleteOptions = { preconditions: {} };
+    expect(decodedAttempt(decodeAdmissionReview(review))).not.toHaveProperty('preconditionUid');
+  });
+
   it('takes the pod from request.name/namespace when the Eviction has no namespace (strimzi/drain-cleaner#34)', () => {
     const review = evictionReview();
     review.request.object.metadata = { name: 'web-7d9c5b7f6-x2x9k' };
@@ -232,6 +240,16 @@ describe('decodeAdmissionReview: rejections (HTTP 400) name the field and what i
       case: 'fractional gracePeriodSeconds',
       body: withObject({ deleteOptions: { gracePeriodSeconds: 1.5 } }),
       message: /request\.object\.deleteOptions\.gracePeriodSeconds: expected an integer, got 1\.5/,
+    },
+    {
+      case: 'deleteOptions.preconditions not an object',
+      body: withObject({ deleteOptions: { preconditions: 'uid' } }),
+      message: /request\.object\.deleteOptions\.preconditions: expected object, got "uid"/,
+    },
+    {
+      case: 'a preconditions.uid that is not a string',
+      body: withObject({ deleteOptions: { preconditions: { uid: 7 } } }),
+      message: /request\.object\.deleteOptions\.preconditions\.uid: expected string, got 7/,
     },
   ])('rejects $case', ({ body, message }) => {
     const rejection = rejectionMessage(decodeAdmissionReview(body));

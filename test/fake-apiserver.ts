@@ -9,6 +9,7 @@
 // Nodes and DaemonSets, PATCH (a cordon), field and label selectors on lists and watches
 // (fake-selectors.ts), and pods/eviction decided as kube-apiserver does (fake-eviction.ts), which
 // calls the validating webhooks of the stored ValidatingWebhookConfigurations (fake-admission.ts).
+// TokenReviews and SubjectAccessReviews answer from the tokens and grants a test sets (fake-auth.ts).
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -17,6 +18,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { FakeAdmission } from './fake-admission';
 import { discoveryDocument } from './fake-discovery';
+import { AUTH_ROUTE, FakeAuth } from './fake-auth';
 import { EVENTS_ROUTE, FakeEvents } from './fake-events';
 import { FakeLeases, LEASES_ROUTE } from './fake-leases';
 import { EVICTION_ROUTE, FakeEvictions } from './fake-eviction';
@@ -188,6 +190,8 @@ export class FakeApiServer {
   readonly admission = new FakeAdmission(this);
   /** pods/eviction (fake-eviction.ts). */
   readonly evictions = new FakeEvictions(this, this.admission);
+  /** TokenReview and SubjectAccessReview (fake-auth.ts). */
+  readonly auth = new FakeAuth();
 
   private resourceVersionCounter = 1;
   /** History at or below this resourceVersion is forgotten: watches from older versions get 410. */
@@ -421,6 +425,11 @@ export class FakeApiServer {
     const eventsMatch = EVENTS_ROUTE.exec(url.pathname);
     if (eventsMatch !== null) {
       this.events.handle(request, eventsMatch, send);
+      return;
+    }
+    const authMatch = AUTH_ROUTE.exec(url.pathname);
+    if (authMatch !== null) {
+      this.auth.handle(request, authMatch, send);
       return;
     }
     const leasesMatch = LEASES_ROUTE.exec(url.pathname);

@@ -29,6 +29,8 @@ export interface WriteOptions {
   contentType?: string;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Connections to send through instead of the Event writes' pool (e.g. access reviews on a request path). */
+  agents?: KeepAliveAgents;
 }
 
 // A handful of sockets: writes are queued and sent one at a time.
@@ -51,7 +53,7 @@ export async function sendJson(kubeConfig: KubeConfig, method: WriteMethod, path
       contentType: options.contentType,
       timeoutMs,
       signal: options.signal,
-      agents: writeAgents,
+      agents: options.agents ?? writeAgents,
     });
   } catch (error) {
     throw new ApiWriteError(method, path, describeError(error));

@@ -26,6 +26,20 @@ export interface EvictionAttempt {
   preconditionUid?: string;
 }
 
+/**
+ * Where a review came from, as the transport tells it (not the review's body): the caller's TLS
+ * client certificate subject under --client-ca, else `unauthenticated`, and its source address.
+ */
+export interface RequestOrigin {
+  caller: string;
+  /** A client certificate signed by --client-ca was verified. */
+  authenticated: boolean;
+  sourceAddress: string;
+}
+
+/** The caller of a review that came without a verified client certificate. */
+export const UNAUTHENTICATED = 'unauthenticated';
+
 /** Marks a mirror (static) pod, which the kubelet owns: drain skips it and PodFacts keep it. */
 export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
 

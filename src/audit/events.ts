@@ -170,11 +170,17 @@ export class EventRecorder {
     return this.queue.length;
   }
 
+  /** The decision gets an Event in this recorder's mode (before any rate limit). */
+  wouldRecord(attempt: EvictionAttempt, verdict: Verdict): boolean {
+    return !this.closed && eventFor(this.mode, attempt, verdict) !== undefined;
+  }
+
   /**
    * Called on the request path: O(1) bookkeeping and a queue push, never I/O, never a throw.
-   * `podUid` fills involvedObject.uid when the pod was known.
+   * `podUid` fills involvedObject.uid when the pod was known. `admitNew` is asked before a new
+   * Event is made (a repeat folds into its Event without asking): false drops this occurrence.
    */
-  record(attempt: EvictionAttempt, verdict: Verdict, podUid?: string): void {
+  record(attempt: EvictionAttempt, verdict: Verdict, podUid?: string, admitNew?: () => boolean): void {
     if (this.closed) return;
     const what = eventFor(this.mode, attempt, verdict);
     if (what === undefined) return;
@@ -191,6 +197,7 @@ export class EventRecorder {
       this.schedule(existing);
       return;
     }
+    if (admitNew !== undefined && !admitNew()) return;
     if (existing !== undefined) this.forget(existing);
 
     const time = kubeTime(now);

@@ -187,6 +187,34 @@ describe('EventRecorder', () => {
     expect(api.creates[1].event.metadata.name).not.toBe(api.creates[0].event.metadata.name);
   });
 
+  it('asks admitNew before making a new Event only: a refusal drops that occurrence, repeats of a made Event fold without asking', async () => {
+    start();
+    const admitNew = jest.fn(() => true);
+    recorder.record(attempt(), denied, 'web-1-uid', admitNew);
+    recorder.record(attempt(), denied, 'web-1-uid', admitNew);
+    expect(admitNew).toHaveBeenCalledTimes(1);
+
+    const refuse = jest.fn(() => false);
+    recorder.record(attemptFor('web-2'), denied, 'web-2-uid', refuse);
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(refuse).toHaveBeenCalledTimes(1);
+    expect(api.creates.map(({ event }) => event.involvedObject.name)).toEqual(['web-1']);
+    expect(api.patches.map(({ patch }) => patch.count)).toEqual([2]);
+
+    // Refused before, admitted now: the next occurrence makes the Event.
+    recorder.record(attemptFor('web-2'), denied, 'web-2-uid', admitNew);
+    await settle();
+    expect(api.creates.map(({ event }) => [event.involvedObject.name, event.count])).toEqual([
+      ['web-1', 1],
+      ['web-2', 1],
+    ]);
+  });
+
+  it('says whether a decision would get an Event in its mode', () => {
+    start({ mode: 'deny' });
+    expect([recorder.wouldRecord(attempt(), denied), recorder.wouldRecord(attempt(), allowed), recorder.wouldRecord(attempt({ dryRun: true }), denied)]).toEqual([true, false, false]);
+  });
+
   it('never waits on the API: record() returns while a write is still pending', async () => {
     let release: () => void = () => {};
     const hanging: EventApi = { create: () => new Promise<void>((resolve) => (release = resolve)), patch: async () => {} };

@@ -1,4 +1,4 @@
-import type { EvictionAttempt, FactSource, Verdict } from '../domain';
+import { UNAUTHENTICATED, type EvictionAttempt, type FactSource, type RequestOrigin, type Verdict } from '../domain';
 import type { ReservationOutcome } from '../reservation/reserver';
 
 /** One audit line per eviction decision. Field names are documented in docs/operations.md ("Audit log"). */
@@ -18,6 +18,8 @@ export interface AuditRecord {
   factSource: FactSource | 'none';
   /** True when a cached deny was re-checked against a live read. */
   confirmedLive: boolean;
+  /** Who sent the review: its TLS client certificate's subject under --client-ca, else `unauthenticated`. */
+  caller: string;
   /** The reservation step, when counting rules claimed slots for an allowed eviction. */
   reservation?: ReservationOutcome;
 }
@@ -30,6 +32,8 @@ export interface DecisionContext {
   confirmedLive: boolean;
   latencyMs: number;
   reservation?: ReservationOutcome;
+  /** Where the review came from; undefined when the caller did not say (an unauthenticated caller). */
+  origin?: RequestOrigin;
 }
 
 export function auditRecord(attempt: EvictionAttempt, verdict: Verdict, context: DecisionContext): AuditRecord {
@@ -47,6 +51,7 @@ export function auditRecord(attempt: EvictionAttempt, verdict: Verdict, context:
     latencyMs: Math.round(context.latencyMs * 1000) / 1000,
     factSource: context.factSource,
     confirmedLive: context.confirmedLive,
+    caller: context.origin?.caller ?? UNAUTHENTICATED,
     ...(context.reservation ? { reservation: context.reservation } : {}),
   };
 }

@@ -10,6 +10,7 @@ import { withoutRedaction, type Logger } from './logger';
 import type { WebhookMetrics } from './metrics';
 import { auditRecord, type AuditRecord, type DecisionContext } from './record';
 import type { RecentDecisions } from './recent';
+import type { SideEffectGuard } from '../security/side-effects';
 
 export const MSG_ALLOWED = 'eviction allowed';
 export const MSG_DENIED = 'eviction denied';
@@ -29,6 +30,8 @@ export interface DecisionTrailSinks {
   events?: EventRecorder;
   file?: AuditFile;
   recent?: RecentDecisions;
+  /** Decides whether a decision may write its Event; absent: every decision may. */
+  sideEffects?: SideEffectGuard;
 }
 
 export class DecisionTrail {
@@ -40,7 +43,7 @@ export class DecisionTrail {
 
   /** Audits one answered eviction; `durationSeconds` is what the admission histogram observes. */
   record(attempt: EvictionAttempt, verdict: Verdict, context: DecisionContext, durationSeconds = context.latencyMs / 1000): void {
-    const { metrics, denials, events, file, recent } = this.sinks;
+    const { metrics, denials, events, file, recent, sideEffects } = this.sinks;
     const audit = auditRecord(attempt, verdict, context);
     const msg = verdict.allowed ? MSG_ALLOWED : MSG_DENIED;
     this.auditLog.info({ audit }, msg);
@@ -51,7 +54,12 @@ export class DecisionTrail {
     if (context.reservation) metrics?.observeReservation(context.reservation);
     denials?.observe(attempt, verdict);
     // Never on dryRun (design.md): eventFor() checks it too, as the recorder can be used alone.
-    if (!attempt.dryRun) events?.record(attempt, verdict, context.podUid);
+    if (attempt.dryRun || events === undefined || !events.wouldRecord(attempt, verdict)) return;
+    if (sideEffects === undefined) {
+      events.record(attempt, verdict, context.podUid);
+    } else if (sideEffects.isBelievable('event', attempt, context.podUid, context.origin)) {
+      events.record(attempt, verdict, context.podUid, () => sideEffects.admit('event', context.origin));
+    }
   }
 
   /** Audits one PDB change the PDB guard answered: a log line and the metrics. */

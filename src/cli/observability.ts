@@ -7,13 +7,14 @@ import { EventRecorder, EVENTS_MODES, kubeEventApi, type EventRecorderOptions, t
 import type { Logger } from '../audit/logger';
 import { WebhookMetrics } from '../audit/metrics';
 import { DEFAULT_RECENT_CAPACITY, MAX_RECENT_CAPACITY, RecentDecisions, recentDecisionsHandler } from '../audit/recent';
-import { DecisionTrail } from '../audit/trail';
+import { DecisionTrail, type DecisionTrailSinks } from '../audit/trail';
 import { LiveClusterView } from '../cluster/live';
 import type { ReflectorEvents } from '../cluster/reflector';
 import type { ClusterView } from '../cluster/view';
 import { startMetricsServer, type MetricsServerHandle } from '../server/metrics-server';
 import type { ServingCertificate } from '../server/serving-pair';
 import type { ServingPairTarget } from '../server/tls-reloader';
+import type { SideEffectGuard } from '../security/side-effects';
 import { parseChoice, parsePort, UsageError } from './usage';
 
 export const DEFAULT_METRICS_PORT = 9090;
@@ -110,6 +111,8 @@ export interface Observability {
    * certificate's expiry. Throws when the metrics port cannot be bound.
    */
   start(cluster: ClusterView, certificate: ServingCertificate): Promise<void>;
+  /** Which decisions may write their Event (security/side-effects.ts); until called, all may. */
+  guardSideEffects(guard: SideEffectGuard): void;
   /** Wraps the server the serving-pair watch installs rotated pairs into, to follow the certificate's expiry. */
   servingPairTarget(target: ServingPairTarget): ServingPairTarget;
   /** Writes the Events still owed (a few seconds at most), closes the audit file (fsync) and the metrics listener. */
@@ -131,7 +134,7 @@ export function createObservability(options: ObservabilityOptions, logger: Logge
   let releaseEvents: (() => void) | undefined;
   let metricsServer: MetricsServerHandle | undefined;
   // The trail reads `events` when it records, so the recorder can start after the trail exists.
-  const sinks = { logger, metrics, denials: new DenialMetrics(metrics.registry), file, recent, events };
+  const sinks: DecisionTrailSinks = { logger, metrics, denials: new DenialMetrics(metrics.registry), file, recent, events };
   const trail = new DecisionTrail(sinks);
   let closing: Promise<void> | undefined;
 
@@ -161,6 +164,10 @@ export function createObservability(options: ObservabilityOptions, logger: Logge
         // Not `port`: scripts find the webhook's port as the first log line with a `port` field.
         logger.info({ metricsPort: metricsServer.port, metricsAddress: host }, 'metrics listening (plain HTTP, GET /metrics)');
       }
+    },
+
+    guardSideEffects: (guard) => {
+      sinks.sideEffects = guard;
     },
 
     servingPairTarget: (target) => ({

@@ -20,6 +20,7 @@ import { createPdbHealth, parsePdbHealthOptions, PDB_HEALTH_FLAGS, PDB_HEALTH_US
 import { createObservability, OBSERVABILITY_FLAGS, OBSERVABILITY_USAGE, parseObservabilityOptions, type ObservabilityOptions } from './observability';
 import { usageAs } from './program';
 import { parseReservationOptions, RESERVATION_FLAGS, RESERVATION_USAGE, startReservations, type ReservationOptions } from './reservations';
+import { createSecurity, parseSecurityOptions, readClientCa, SECURITY_FLAGS, SECURITY_USAGE, type SecurityOptions } from './security';
 import { parseChoice, parseFlags, parsePort, UsageError } from './usage';
 
 export const SERVE_USAGE = `Usage: eviction-guard serve [flags]
@@ -48,6 +49,7 @@ Flags:
                         PodDisruptionBudget CREATE/UPDATE that overlaps another PDB on existing pods or
                         can never allow a disruption
 ${RESERVATION_USAGE}
+${SECURITY_USAGE}
 ${OBSERVABILITY_USAGE}
 ${PDB_HEALTH_USAGE}
   --log-level LEVEL     ${LOG_LEVELS.join('|')} (default info)
@@ -55,7 +57,7 @@ ${PDB_HEALTH_USAGE}
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
-export interface ServeOptions extends ObservabilityOptions, ReservationOptions, PdbHealthServeOptions {
+export interface ServeOptions extends ObservabilityOptions, ReservationOptions, PdbHealthServeOptions, SecurityOptions {
   port: number;
   tlsCert?: string;
   tlsKey?: string;
@@ -87,6 +89,7 @@ export function parseServeOptions(argv: string[]): ServeOptions | 'help' {
       mode: { type: 'string' },
       'pdb-guard': { type: 'string' },
       'log-level': { type: 'string' },
+      ...SECURITY_FLAGS,
       ...OBSERVABILITY_FLAGS,
       ...RESERVATION_FLAGS,
       ...PDB_HEALTH_FLAGS,
@@ -113,6 +116,7 @@ export function parseServeOptions(argv: string[]): ServeOptions | 'help' {
     pdbGuard: parseChoice(values['pdb-guard'], 'warn', PDB_GUARD_MODES, '--pdb-guard', SERVE_USAGE),
     logLevel: parseChoice(values['log-level'], 'info', LOG_LEVELS, '--log-level', SERVE_USAGE),
     certDir: path.resolve('certs'),
+    ...parseSecurityOptions(values, SERVE_USAGE),
     ...parseObservabilityOptions(values, SERVE_USAGE),
     ...parseReservationOptions(values, SERVE_USAGE),
     ...parsePdbHealthOptions(values, SERVE_USAGE),
@@ -188,6 +192,9 @@ export async function startWebhook(options: ServeOptions, logger = createLogger(
   const pdbHealth = createPdbHealth(options, observability.metrics, logger);
   const view = cluster ?? openCluster(options, logger, { ...observability.clusterHooks, ...pdbHealth?.clusterHooks });
   const pair = loadServingPair(options, logger);
+  const clientCa = options.clientCa === undefined ? undefined : readClientCa(options.clientCa);
+  const security = createSecurity(options, { view, metrics: observability.metrics, logger });
+  observability.guardSideEffects(security.sideEffects);
   const policies = startPolicyService({
     paths: options.policies ?? [],
     mode: options.mode ?? 'enforce',
@@ -202,9 +209,11 @@ export async function startWebhook(options: ServeOptions, logger = createLogger(
     readyDetails: () => ({ ...view.status(), policies: policies.status() }),
     auditRecent: observability.auditRecent,
     pdbFindings: pdbHealth?.handler,
-    handleEviction: async (attempt) => {
+    verifyCaller: security.verifyCaller,
+    operatorAccess: security.operatorAccess,
+    handleEviction: async (attempt, origin) => {
       const { verdict, context } = await evaluateEviction(attempt, view, policies.evaluate, { reserver: reservations.reserver });
-      observability.trail.record(attempt, verdict, context);
+      observability.trail.record(attempt, verdict, { ...context, origin });
       return verdict;
     },
     handlePdbChange: pdbGuardHandler(options.pdbGuard ?? 'warn', view, (change, verdict) => observability.trail.recordPdbChange(change, verdict)),
@@ -212,9 +221,10 @@ export async function startWebhook(options: ServeOptions, logger = createLogger(
   await view.start();
   let server: HttpsServerHandle;
   try {
-    server = await startHttpsServer({ app, port: options.port, cert: pair.cert, key: pair.key });
+    server = await startHttpsServer({ app, port: options.port, cert: pair.cert, key: pair.key, clientCa });
   } catch (error) {
     reservations.close();
+    security.close();
     await Promise.all([view.stop(), policies.close(), observability.close()]);
     throw error;
   }
@@ -222,6 +232,7 @@ export async function startWebhook(options: ServeOptions, logger = createLogger(
     await observability.start(view, server.certificate());
   } catch (error) {
     reservations.close();
+    security.close();
     await Promise.all([server.close(0), view.stop(), policies.close(), observability.close()]);
     throw error;
   }
@@ -230,9 +241,10 @@ export async function startWebhook(options: ServeOptions, logger = createLogger(
     ...options.tlsReload,
     certPath: pair.certPath,
     keyPath: pair.keyPath,
+    clientCaPath: options.clientCa,
     target: observability.servingPairTarget(server),
     logger,
-    current: pair,
+    current: { ...pair, clientCa },
   });
   const certificate = server.certificate();
   logger.info(
@@ -251,6 +263,7 @@ export async function startWebhook(options: ServeOptions, logger = createLogger(
     close: async () => {
       watcher.close();
       await server.close(SHUTDOWN_GRACE_MS);
+      security.close();
       // After the server: every answered request has written its audit line by now.
       reservations.close();
       await Promise.all([pdbHealth?.close(), view.stop(), policies.close(), observability.close()]);

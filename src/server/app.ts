@@ -2,21 +2,34 @@ import express, { type ErrorRequestHandler, type Express, type Request, type Req
 import type { Logger } from 'pino';
 import { decodeAdmissionReview, type AdmissionReviewVersion, type DecodedPdbChange } from '../admission/decode';
 import { allowResponse, encodeAdmissionResponse, type AdmissionReviewResponse } from '../admission/encode';
-import type { EvictionAttempt, Verdict } from '../domain';
+import type { EvictionAttempt, RequestOrigin, Verdict } from '../domain';
+import { ORIGIN_LOCAL, unauthenticatedOrigin } from '../security/client-certificate';
 
 export interface AppDeps {
-  handleEviction(attempt: EvictionAttempt): Promise<Verdict>;
+  /** `origin`: who sent the review (its verified client certificate, or unauthenticated) and from where. */
+  handleEviction(attempt: EvictionAttempt, origin: RequestOrigin): Promise<Verdict>;
   /** The PDB admission guard; absent (--pdb-guard=off): PDB changes are allowed without a look. */
   handlePdbChange?(change: DecodedPdbChange): Promise<Verdict>;
   /** Called with a description of each allowed request that was not a pods/eviction CREATE. */
   onNotEviction?(description: string): void;
   isReady(): boolean;
-  /** Shown by /readyz, ready or not. */
+  /** Shown by /readyz/details (operator-only), ready or not; /readyz itself says only ready or not. */
   readyDetails(): unknown;
   /** GET /audit/recent (audit/recent.ts); absent: 404. */
   auditRecent?: RequestHandler;
   /** GET /pdb-findings (lint/pdb-health.ts); absent: 404. */
   pdbFindings?: RequestHandler;
+  /**
+   * In front of /validate under --client-ca (security/client-certificate.ts): refuses callers
+   * without a verified certificate and leaves the RequestOrigin in res.locals. Absent: every caller
+   * is unauthenticated.
+   */
+  verifyCaller?: RequestHandler;
+  /**
+   * Admits callers of the operator-only routes (security/operator-access.ts). Absent: those routes
+   * are not served at all, never served open.
+   */
+  operatorAccess?: RequestHandler;
   logger: Logger;
 }
 
@@ -36,7 +49,10 @@ export function createApp(deps: AppDeps): Express {
   // that `"x"` or `42` reach the decoder and get a message about the shape, not about JSON syntax.
   const jsonBody = express.json({ type: () => true, strict: false, limit: BODY_LIMIT_BYTES });
 
-  app.post('/validate', jsonBody, async (req: Request, res: Response) => {
+  // The caller is checked before the body is read: a refused caller costs no parsing.
+  const validateChain = deps.verifyCaller === undefined ? [jsonBody] : [deps.verifyCaller, jsonBody];
+  app.post('/validate', ...validateChain, async (req: Request, res: Response) => {
+    const origin = (res.locals[ORIGIN_LOCAL] as RequestOrigin | undefined) ?? unauthenticatedOrigin(req.socket.remoteAddress);
     const review = decodeAdmissionReview(req.body);
     switch (review.outcome) {
       case 'rejected':
@@ -69,7 +85,7 @@ export function createApp(deps: AppDeps): Express {
         // Fail open: the API server still enforces the budget after the webhook (docs/eviction-semantics.md §10.3).
         sendReview(
           res,
-          await answerOrAllow(review.version, attempt.uid, () => deps.handleEviction(attempt), FAIL_OPEN_WARNING, (error) =>
+          await answerOrAllow(review.version, attempt.uid, () => deps.handleEviction(attempt, origin), FAIL_OPEN_WARNING, (error) =>
             logger.error({ err: error, uid: attempt.uid, pod: `${attempt.namespace}/${attempt.podName}` }, 'eviction handler failed: allowing'),
           ),
         );
@@ -82,12 +98,22 @@ export function createApp(deps: AppDeps): Express {
     res.type('text/plain').send('ok');
   });
 
+  // For kubelet, which has no credentials: the status only. Counts, restarts and policy errors are on /readyz/details.
   app.get('/readyz', (_req, res) => {
-    res.status(deps.isReady() ? 200 : 503).json(deps.readyDetails());
+    const ready = deps.isReady();
+    res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'ok' : 'not ready');
   });
 
-  if (deps.auditRecent) app.get('/audit/recent', deps.auditRecent);
-  if (deps.pdbFindings) app.get('/pdb-findings', deps.pdbFindings);
+  // Routes that reveal cluster data beyond a probe's status: each is served only behind
+  // operatorAccess (RBAC: get on the non-resource URL of its path). One line per route.
+  const operatorRoutes: [path: string, handler: RequestHandler | undefined][] = [
+    ['/readyz/details', (_req, res) => void res.status(deps.isReady() ? 200 : 503).json(deps.readyDetails())],
+    ['/audit/recent', deps.auditRecent],
+    ['/pdb-findings', deps.pdbFindings],
+  ];
+  if (deps.operatorAccess !== undefined) {
+    for (const [route, handler] of operatorRoutes) if (handler !== undefined) app.get(route, deps.operatorAccess, handler);
+  }
 
   app.use((req, res) => {
     res.status(404).json({ error: `no route for ${req.method} ${req.path}` });

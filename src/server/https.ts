@@ -3,7 +3,8 @@ import https from 'node:https';
 import type { RequestListener, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
-import { describeCertificate, inspectServingPair, type ServingCertificate } from './serving-pair';
+import type { TLSSocket } from 'node:tls';
+import { describeCertificate, inspectClientCa, inspectServingPair, type ServingCertificate } from './serving-pair';
 
 export interface HttpsServerOptions {
   app: RequestListener;
@@ -13,11 +14,18 @@ export interface HttpsServerOptions {
   /** PEM serving certificate (chain) and private key. */
   cert: string | Buffer;
   key: string | Buffer;
+  /**
+   * PEM CA certificates (--client-ca): every client is asked for a certificate, verified against
+   * them. The handshake still completes without one, so routes decide (security/client-certificate.ts).
+   */
+  clientCa?: string | Buffer;
 }
 
 export interface ServingPair {
   cert: string | Buffer;
   key: string | Buffer;
+  /** A new client CA bundle; undefined keeps the current one. Ignored by a server started without one. */
+  clientCa?: string | Buffer;
 }
 
 export interface HttpsServerHandle {
@@ -27,7 +35,9 @@ export interface HttpsServerHandle {
   /**
    * Switches to a new serving pair after checking it (see inspectServingPair: parses, key matches,
    * valid now); throws a ServingPairError and keeps the current pair otherwise. Only handshakes
-   * that start afterwards use the new pair: open connections keep theirs.
+   * that start afterwards use the new pair: open connections keep theirs. A new client CA (checked
+   * by inspectClientCa) verifies new handshakes; connections verified against the previous one are
+   * closed once idle, or after the request they carry.
    */
   setServingPair(pair: ServingPair): ServingCertificate;
   /** The certificate new connections are served, e.g. for its expiry. */
@@ -52,11 +62,15 @@ const KEEP_ALIVE_TIMEOUT_MS = 95_000;
 // so a rotated pair must be installed with the same options.
 const TLS_OPTIONS: SecureContextOptions = { minVersion: 'TLSv1.2' };
 
-export function startHttpsServer(options: HttpsServerOptions): Promise<HttpsServerHandle> {
+export async function startHttpsServer(options: HttpsServerOptions): Promise<HttpsServerHandle> {
+  const requestsClientCertificates = options.clientCa !== undefined;
+  if (requestsClientCertificates) inspectClientCa(options.clientCa!);
+  let clientCa = options.clientCa;
   const server = https.createServer({
     ...TLS_OPTIONS,
     cert: options.cert,
     key: options.key,
+    ...(requestsClientCertificates ? { ca: clientCa, requestCert: true, rejectUnauthorized: false } : {}),
     headersTimeout: HEADERS_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
@@ -65,9 +79,15 @@ export function startHttpsServer(options: HttpsServerOptions): Promise<HttpsServ
   // Registered before the app, so a response is tracked before the app can finish it.
   const inFlight = new Set<ServerResponse>();
   let closing: Promise<void> | undefined;
-  server.on('request', (_req, res: ServerResponse) => {
+  // Which client CA verified each connection: one verified against a replaced CA serves its
+  // current request and closes, so that its client handshakes again under the new CA.
+  let clientCaGeneration = 0;
+  const verifiedUnder = new WeakMap<TLSSocket, number>();
+  if (requestsClientCertificates) server.on('secureConnection', (socket: TLSSocket) => verifiedUnder.set(socket, clientCaGeneration));
+  server.on('request', (req, res: ServerResponse) => {
     inFlight.add(res);
     if (closing) res.shouldKeepAlive = false;
+    if (requestsClientCertificates && verifiedUnder.get(req.socket as TLSSocket) !== clientCaGeneration) res.shouldKeepAlive = false;
     res.on('close', () => {
       inFlight.delete(res);
       // A response whose headers went out before close() began still left its connection keep-alive.
@@ -80,8 +100,16 @@ export function startHttpsServer(options: HttpsServerOptions): Promise<HttpsServ
   let current = describeCertificate(new X509Certificate(options.cert));
   const setServingPair = (pair: ServingPair): ServingCertificate => {
     const next = inspectServingPair(pair.cert, pair.key);
-    server.setSecureContext({ ...TLS_OPTIONS, cert: pair.cert, key: pair.key });
+    const nextClientCa = requestsClientCertificates ? (pair.clientCa ?? clientCa) : undefined;
+    const clientCaChanged = nextClientCa !== undefined && nextClientCa !== clientCa && !Buffer.from(nextClientCa).equals(Buffer.from(clientCa!));
+    if (clientCaChanged) inspectClientCa(nextClientCa);
+    server.setSecureContext({ ...TLS_OPTIONS, cert: pair.cert, key: pair.key, ...(nextClientCa === undefined ? {} : { ca: nextClientCa }) });
     current = next;
+    if (clientCaChanged) {
+      clientCa = nextClientCa;
+      clientCaGeneration++;
+      server.closeIdleConnections();
+    }
     return next;
   };
 

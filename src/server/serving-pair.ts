@@ -1,4 +1,5 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { subjectName } from '../security/client-certificate';
 
 /** What is known about the serving certificate in use: enough for logs and an expiry metric. */
 export interface ServingCertificate {
@@ -62,6 +63,33 @@ export function inspectServingPair(certPem: string | Buffer, keyPem: string | Bu
     throw new ServingPairError(`the certificate is not valid before ${info.notBefore.toISOString()}`, 'not-yet-valid', info.notBefore);
   }
   return info;
+}
+
+/** The certificates of a client CA file (--client-ca), as logged when it is loaded. */
+export interface ClientCaBundle {
+  certificates: { subject: string; notAfter: Date; fingerprint256: string }[];
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/**
+ * Checks a PEM bundle of CA certificates before clients are verified against it: at least one
+ * certificate, and every one parses. Throws a ServingPairError ('unreadable') otherwise, so that a
+ * half-written file is read again and a broken one never replaces the CA in use.
+ */
+export function inspectClientCa(pem: string | Buffer): ClientCaBundle {
+  const text = typeof pem === 'string' ? pem : pem.toString('utf8');
+  const blocks = text.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) throw new ServingPairError('the client CA file holds no PEM certificate', 'unreadable');
+  const certificates = blocks.map((block, index) => {
+    try {
+      const cert = new X509Certificate(block);
+      return { subject: subjectName(cert), notAfter: new Date(cert.validTo), fingerprint256: cert.fingerprint256 };
+    } catch (error) {
+      throw new ServingPairError(`certificate ${index + 1} of the client CA file does not parse (${message(error)})`, 'unreadable');
+    }
+  });
+  return { certificates };
 }
 
 function message(error: unknown): string {

@@ -2,20 +2,22 @@ import { createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../audit/logger';
-import { ServingPairError, type ServingCertificate } from './serving-pair';
+import { inspectClientCa, ServingPairError, type ClientCaBundle, type ServingCertificate } from './serving-pair';
 
 /** Where a checked pair is installed: HttpsServerHandle.setServingPair. */
 export interface ServingPairTarget {
-  setServingPair(pair: { cert: Buffer; key: Buffer }): ServingCertificate;
+  setServingPair(pair: { cert: Buffer; key: Buffer; clientCa?: Buffer }): ServingCertificate;
 }
 
 export interface ServingPairWatchOptions {
   certPath: string;
   keyPath: string;
+  /** The client CA bundle (--client-ca), watched and reloaded with the pair. */
+  clientCaPath?: string;
   target: ServingPairTarget;
   logger: Logger;
   /** The PEM bytes being served now, so that the first look does not reload an unchanged pair. */
-  current?: { cert: string | Buffer; key: string | Buffer };
+  current?: { cert: string | Buffer; key: string | Buffer; clientCa?: string | Buffer };
   /** Fallback poll for when directory events are missed (some volume types send none). Default 10 s. */
   pollIntervalMs?: number;
   /** Quiet time after a directory event before the files are read. Default 200 ms. */
@@ -39,8 +41,8 @@ export interface ServingPairWatcher {
 const DEFAULTS = { pollIntervalMs: 10_000, debounceMs: 200, retryDelayMs: 1_000, attempts: 5 };
 
 /**
- * Rotation without restart: watches the directories holding the serving pair and installs a new
- * pair once it has been checked.
+ * Rotation without restart: watches the directories holding the serving pair (and the client CA,
+ * when there is one) and installs a new pair or CA once it has been checked.
  *
  * The directories are watched rather than the files because a Kubernetes Secret volume updates by
  * swapping a `..data` symlink: the files' own inodes never change, so a watch on them sees nothing
@@ -50,11 +52,13 @@ const DEFAULTS = { pollIntervalMs: 10_000, debounceMs: 200, retryDelayMs: 1_000,
  * reported. A pair that stays bad is logged as an error and not used: the current one stays.
  */
 export function watchServingPair(options: ServingPairWatchOptions): ServingPairWatcher {
-  const { certPath, keyPath, target, logger } = options;
+  const { certPath, keyPath, clientCaPath, target, logger } = options;
   const settings = { ...DEFAULTS, ...definedOnly(options) };
-  const files = { certPath, keyPath };
+  const files = { certPath, keyPath, ...(clientCaPath === undefined ? {} : { clientCaPath }) };
+  const { current } = options;
 
-  let servedDigest = options.current ? digestOf(Buffer.from(options.current.cert), Buffer.from(options.current.key)) : undefined;
+  let servedDigest = current ? digestOf(Buffer.from(current.cert), Buffer.from(current.key)) : undefined;
+  let servedCaDigest = current?.clientCa === undefined ? undefined : digestOf(Buffer.from(current.clientCa));
   // The last pair reported as bad, so a poll does not report it again; a not-yet-valid one is retried once valid.
   let rejected: { digest: string; retryAt?: number } | undefined;
   let failing: { digest: string; attempts: number } | undefined;
@@ -78,22 +82,30 @@ export function watchServingPair(options: ServingPairWatchOptions): ServingPairW
 
     let cert: Buffer;
     let key: Buffer;
-    let digest: string;
+    let clientCa: Buffer | undefined;
+    let pairDigest: string;
+    let caDigest: string | undefined;
     let failure: { problem: string; message: string; transient: boolean; validFrom?: Date } | undefined;
     let installed: ServingCertificate | undefined;
+    let clientCaBundle: ClientCaBundle | undefined;
     try {
       cert = readFileSync(certPath);
       key = readFileSync(keyPath);
-      digest = digestOf(cert, key);
+      clientCa = clientCaPath === undefined ? undefined : readFileSync(clientCaPath);
+      pairDigest = digestOf(cert, key);
+      caDigest = clientCa === undefined ? undefined : digestOf(clientCa);
     } catch (error) {
       // A file missing or unreadable for a moment (e.g. deleted and written again): try again.
       const code = (error as NodeJS.ErrnoException).code ?? 'error';
-      digest = `unreadable:${code}`;
-      failure = { problem: 'unreadable', message: `cannot read the serving pair (${code})`, transient: true };
+      pairDigest = `unreadable:${code}`;
+      failure = { problem: 'unreadable', message: `cannot read the ${clientCaPath === undefined ? 'serving pair' : 'serving pair or the client CA'} (${code})`, transient: true };
       cert = key = Buffer.alloc(0);
     }
+    const digest = `${pairDigest} ${caDigest ?? ''}`;
+    const pairChanged = pairDigest !== servedDigest;
+    const caChanged = caDigest !== servedCaDigest;
 
-    if (digest === servedDigest) {
+    if (!pairChanged && !caChanged) {
       failing = undefined;
       return 'unchanged';
     }
@@ -103,7 +115,8 @@ export function watchServingPair(options: ServingPairWatchOptions): ServingPairW
 
     if (failure === undefined) {
       try {
-        installed = target.setServingPair({ cert, key });
+        if (clientCa !== undefined) clientCaBundle = inspectClientCa(clientCa);
+        installed = target.setServingPair({ cert, key, ...(clientCa === undefined ? {} : { clientCa }) });
       } catch (error) {
         failure =
           error instanceof ServingPairError
@@ -113,10 +126,15 @@ export function watchServingPair(options: ServingPairWatchOptions): ServingPairW
     }
 
     if (installed !== undefined) {
-      servedDigest = digest;
+      servedDigest = pairDigest;
+      servedCaDigest = caDigest;
       rejected = undefined;
       failing = undefined;
-      logger.info({ ...files, certificate: logged(installed) }, 'serving certificate reloaded: new TLS connections use it');
+      if (pairChanged) logger.info({ ...files, certificate: logged(installed) }, 'serving certificate reloaded: new TLS connections use it');
+      if (caChanged && clientCaBundle !== undefined) {
+        const certificates = clientCaBundle.certificates.map((ca) => ({ ...ca, notAfter: ca.notAfter.toISOString() }));
+        logger.info({ ...files, clientCa: certificates }, 'client CA reloaded: new connections to /validate are verified against it');
+      }
       return 'reloaded';
     }
 
@@ -141,7 +159,8 @@ export function watchServingPair(options: ServingPairWatchOptions): ServingPairW
 
   // Directory watches; one that fails (e.g. its directory was removed) is dropped and retried at the next poll.
   const watchers = new Map<string, FSWatcher>();
-  const directories = [...new Set([path.dirname(path.resolve(certPath)), path.dirname(path.resolve(keyPath))])];
+  const watched = clientCaPath === undefined ? [certPath, keyPath] : [certPath, keyPath, clientCaPath];
+  const directories = [...new Set(watched.map((file) => path.dirname(path.resolve(file))))];
   const startWatches = () => {
     if (options.watchDirectories === false) return;
     for (const directory of directories) {
@@ -182,8 +201,10 @@ export function watchServingPair(options: ServingPairWatchOptions): ServingPairW
   };
 }
 
-function digestOf(cert: Buffer, key: Buffer): string {
-  return createHash('sha256').update(cert).update('\0').update(key).digest('hex');
+function digestOf(...contents: Buffer[]): string {
+  const hash = createHash('sha256');
+  for (const content of contents) hash.update(content).update('\0');
+  return hash.digest('hex');
 }
 
 function logged(certificate: ServingCertificate) {

@@ -4,7 +4,7 @@ import type { AuditEntry } from '../../src/audit/trail';
 const entry = (uid: string): AuditEntry => ({
   time: '2026-03-02T10:00:00.000Z',
   msg: 'eviction allowed',
-  audit: { uid, user: 'u', groups: [], pod: 'shop/web-1', dryRun: false, allowed: true, checks: [], pdbs: [], latencyMs: 0.1, factSource: 'cache', confirmedLive: false },
+  audit: { uid, user: 'u', groups: [], pod: 'shop/web-1', dryRun: false, allowed: true, checks: [], pdbs: [], latencyMs: 0.1, factSource: 'cache', confirmedLive: false, caller: 'unauthenticated' },
 });
 const uids = (entries: AuditEntry[]) => entries.map((item) => item.audit.uid);
 

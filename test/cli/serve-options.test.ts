@@ -25,6 +25,16 @@ describe('eviction-guard serve flags', () => {
       reservationTtlMs: 120_000,
       reservationNamespace: undefined,
       pdbLintIntervalMs: 60_000,
+      clientCa: undefined,
+      clientNames: [],
+    });
+  });
+
+  it('reads --client-ca and repeated --client-name', () => {
+    expect(parseServeOptions(['--client-ca', 'ca.crt'])).toMatchObject({ clientCa: 'ca.crt', clientNames: [] });
+    expect(parseServeOptions(['--client-ca', 'ca.crt', '--client-name', 'kube-apiserver', '--client-name', 'apiserver-webhook-client'])).toMatchObject({
+      clientCa: 'ca.crt',
+      clientNames: ['kube-apiserver', 'apiserver-webhook-client'],
     });
   });
 
@@ -79,6 +89,9 @@ describe('eviction-guard serve flags', () => {
     [['--pdb-lint-interval', '0.5'], /--pdb-lint-interval must be at least 1 second or off, got "0.5"/],
     [['--pdb-lint-interval', 'never'], /--pdb-lint-interval must be a number of seconds above 0, got "never"/],
     [['--pdb-lint-interval', '0'], /--pdb-lint-interval must be a number of seconds above 0/],
+    [['--client-name', 'kube-apiserver'], /--client-name needs --client-ca/],
+    [['--client-ca', ''], /--client-ca needs a file/],
+    [['--client-ca', 'ca.crt', '--client-name', ' '], /--client-name needs a name/],
     [['--no-such-flag'], /Unknown option '--no-such-flag'/],
     [['stray'], /Unexpected argument 'stray'|positional/],
   ])('rejects %j with a usage error', (argv, message) => {

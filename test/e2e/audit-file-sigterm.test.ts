@@ -19,7 +19,7 @@ const REQUESTS = 300;
 /** SIGTERM goes out once this many answers are in: the rest are in flight or not yet sent. */
 const SIGTERM_AFTER = 100;
 const DEMO_PODS = ['web-7d9c5b7f6-x2x9k', 'api-6f4b8c9d7-l5j8n', 'cart-5d8f7b6c4-q7w2e'];
-const AUDIT_FIELDS = ['uid', 'user', 'groups', 'pod', 'node', 'dryRun', 'allowed', 'code', 'checks', 'pdbs', 'latencyMs', 'factSource', 'confirmedLive'];
+const AUDIT_FIELDS = ['uid', 'user', 'groups', 'pod', 'node', 'dryRun', 'allowed', 'code', 'checks', 'pdbs', 'latencyMs', 'factSource', 'confirmedLive', 'caller'];
 
 const tls = makeTestCertificate();
 let root: string;
@@ -139,7 +139,7 @@ describe('eviction-guard serve --audit-file', () => {
       expect(entry.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       expect(['eviction allowed', 'eviction denied']).toContain(entry.msg);
       expect(AUDIT_FIELDS).toEqual(expect.arrayContaining(Object.keys(entry.audit)));
-      expect(entry.audit).toMatchObject({ user: 'kubernetes-admin', dryRun: false, factSource: 'snapshot', confirmedLive: false });
+      expect(entry.audit).toMatchObject({ user: 'kubernetes-admin', dryRun: false, factSource: 'snapshot', confirmedLive: false, caller: 'unauthenticated' });
       expect(entry.msg === 'eviction denied').toBe(entry.audit.allowed === false);
     }
     expect(entries.map((entry) => entry.time)).toEqual([...entries.map((entry) => entry.time)].sort());

@@ -89,6 +89,7 @@ describe('the built-in demo cluster (the table in demo/cluster.yaml)', () => {
       latencyMs: expect.any(Number),
       factSource: 'snapshot',
       confirmedLive: false,
+      caller: 'unauthenticated',
     });
   });
 });

@@ -113,3 +113,16 @@ export function samples(text: string, name: string): { labels: Record<string, st
       return { labels, value: Number(match[2]) };
     });
 }
+
+/** The operator-only routes the webhook serves (security/operator-access.ts). */
+export const OPERATOR_PATHS = ['/audit/recent', '/readyz/details', '/pdb-findings'];
+
+/**
+ * Headers with a bearer token the fake API server knows, whose user RBAC allows get on the
+ * operator endpoints (through a group, as a ClusterRoleBinding of eviction-guard-reader would).
+ */
+export function operatorHeaders(fake: FakeApiServer, token = 'operator-token'): Record<string, string> {
+  fake.auth.addToken(token, { username: 'alice@corp.example', groups: ['sre', 'system:authenticated'] });
+  fake.auth.grant({ group: 'sre' }, OPERATOR_PATHS);
+  return { authorization: `Bearer ${token}` };
+}

@@ -17,7 +17,7 @@ import { evictionReview } from '../admission/reviews';
 import { pdbObject, podObject } from '../helpers/objects';
 import { captureLog } from '../helpers/log-capture';
 import { makeTestCertificate } from '../helpers/tls';
-import { httpGet, liveServeOptions, samples, waitFor, type AdmissionAnswer } from './harness';
+import { httpGet, liveServeOptions, operatorHeaders, samples, waitFor, type AdmissionAnswer } from './harness';
 import { httpsCall, postJson } from '../server/https-client';
 
 const tls = { ...makeTestCertificate(), notAfterMs: 0 };
@@ -304,7 +304,7 @@ describe('audit trail', () => {
     const uids: string[] = [];
     for (let index = 0; index < 7; index++) uids.push((await evict(index % 2 === 0 ? 'web-1' : 'web-2', index === 6)).response.uid);
 
-    const recent = async (query: string) => httpsCall({ port: webhook.port, ca: tls.cert, path: `/audit/recent${query}` });
+    const recent = async (query: string) => httpsCall({ port: webhook.port, ca: tls.cert, path: `/audit/recent${query}`, headers: operatorHeaders(fake) });
     const three = await recent('?limit=3');
     expect(three.status).toBe(200);
     expect(three.headers['cache-control']).toBe('no-store');
@@ -315,7 +315,7 @@ describe('audit trail', () => {
     expect(body.items[2]).toMatchObject({
       time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       msg: 'eviction allowed',
-      audit: { pod: 'shop/web-1', user: 'kubernetes-admin', dryRun: true, allowed: true, factSource: 'cache', confirmedLive: false },
+      audit: { pod: 'shop/web-1', user: 'kubernetes-admin', dryRun: true, allowed: true, factSource: 'cache', confirmedLive: false, caller: 'unauthenticated' },
     });
 
     const all = JSON.parse((await recent('')).text) as { items: AuditEntry[] };

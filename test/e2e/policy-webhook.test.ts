@@ -9,7 +9,7 @@ import { evictionReview } from '../admission/reviews';
 import { FakeApiServer } from '../fake-apiserver';
 import { evictionPolicyObject, namespaceObject, pdbObject, podObject, workloadObject } from '../helpers/objects';
 import { makeTestCertificate } from '../helpers/tls';
-import { liveServeOptions, useServingPairDir, waitFor, type AdmissionAnswer } from './harness';
+import { liveServeOptions, operatorHeaders, useServingPairDir, waitFor, type AdmissionAnswer } from './harness';
 import { httpsCall, postJson } from '../server/https-client';
 
 interface ReadyDetails {
@@ -38,7 +38,7 @@ async function evict(name: string, dryRun = false): Promise<AdmissionAnswer['res
 }
 
 async function readyz(): Promise<{ status: number; details: ReadyDetails }> {
-  const reply = await httpsCall({ port: webhook!.port, ca: tls.cert, path: '/readyz' });
+  const reply = await httpsCall({ port: webhook!.port, ca: tls.cert, path: '/readyz/details', headers: operatorHeaders(fake) });
   return { status: reply.status, details: JSON.parse(reply.text) as ReadyDetails };
 }
 

@@ -22,20 +22,11 @@ export interface TestCertificateOptions {
  */
 export function makeTestCertificate(options: TestCertificateOptions = {}): TestCertificate {
   const { commonName = 'localhost', dnsNames = ['localhost'], ipAddresses = ['127.0.0.1'], validDays = 2 } = options;
-  const { privateKey: keyPem } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  });
-  const privateKey = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
+  const { pem: keyPem, forgeKey: privateKey } = rsaKey();
 
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(privateKey.n, privateKey.e);
-  // A leading 0 nibble keeps the DER integer positive.
-  // A positive serial whose DER integer is minimal: a leading 0x00 byte is "illegal padding" to OpenSSL 3.
-  const serial = randomBytes(16);
-  serial[0] = serial[0] & 0x7f || 0x01;
-  cert.serialNumber = serial.toString('hex');
+  cert.serialNumber = positiveSerial();
   const now = Date.now();
   cert.validity.notBefore = new Date(now - 60_000);
   cert.validity.notAfter = new Date(now + validDays * 86_400_000);
@@ -54,4 +45,75 @@ export function makeTestCertificate(options: TestCertificateOptions = {}): TestC
   ]);
   cert.sign(privateKey, forge.md.sha256.create());
   return { cert: forge.pki.certificateToPem(cert), key: keyPem };
+}
+
+export interface TestAuthority extends TestCertificate {
+  commonName: string;
+}
+
+export interface TestClientCertificateOptions {
+  commonName: string;
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  /** Default clientAuth, as a kube-apiserver webhook client certificate has. */
+  extKeyUsage?: 'clientAuth' | 'serverAuth';
+  organization?: string;
+}
+
+function rsaKey(): { pem: string; forgeKey: forge.pki.rsa.PrivateKey } {
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return { pem: privateKey, forgeKey: forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey };
+}
+
+/** A positive serial whose DER integer is minimal: a leading 0x00 byte is "illegal padding" to OpenSSL 3. */
+function positiveSerial(): string {
+  const serial = randomBytes(16);
+  serial[0] = serial[0] & 0x7f || 0x01;
+  return serial.toString('hex');
+}
+
+/** A CA for client certificates (no extKeyUsage, as CAs usually have none), made at test time. */
+export function makeTestAuthority(commonName = 'test-client-ca'): TestAuthority {
+  const key = rsaKey();
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.setRsaPublicKey(key.forgeKey.n, key.forgeKey.e);
+  cert.serialNumber = positiveSerial();
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + 2 * 86_400_000);
+  const subject = [{ name: 'commonName', value: commonName }];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([{ name: 'basicConstraints', cA: true, critical: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true }, { name: 'subjectKeyIdentifier' }]);
+  cert.sign(key.forgeKey, forge.md.sha256.create());
+  return { cert: forge.pki.certificateToPem(cert), key: key.pem, commonName };
+}
+
+/** A client certificate signed by `authority`. */
+export function issueTestClientCertificate(authority: TestAuthority, options: TestClientCertificateOptions): TestCertificate {
+  const key = rsaKey();
+  const caCert = forge.pki.certificateFromPem(authority.cert);
+  const caKey = forge.pki.privateKeyFromPem(authority.key);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.setRsaPublicKey(key.forgeKey.n, key.forgeKey.e);
+  cert.serialNumber = positiveSerial();
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + 2 * 86_400_000);
+  cert.setSubject([
+    ...(options.organization === undefined ? [] : [{ name: 'organizationName', value: options.organization }]),
+    { name: 'commonName', value: options.commonName },
+  ]);
+  cert.setIssuer(caCert.subject.attributes);
+  const altNames = [...(options.dnsNames ?? []).map((value) => ({ type: 2, value })), ...(options.ipAddresses ?? []).map((ip) => ({ type: 7, ip }))];
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', [options.extKeyUsage ?? 'clientAuth']: true },
+    ...(altNames.length > 0 ? [{ name: 'subjectAltName', altNames }] : []),
+  ]);
+  cert.sign(caKey, forge.md.sha256.create());
+  return { cert: forge.pki.certificateToPem(cert), key: key.pem };
 }

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { ensureSelfSignedPair } from '../../src/certs/selfsigned';
-import type { EvictionAttempt, Verdict } from '../../src/domain';
+import type { RequestHandler } from 'express';
+import type { EvictionAttempt, RequestOrigin, Verdict } from '../../src/domain';
 import { createApp } from '../../src/server/app';
 import { startHttpsServer, type HttpsServerHandle } from '../../src/server/https';
 import type { DecodedPdbChange } from '../../src/admission/decode';
@@ -37,7 +38,9 @@ let certDir: string;
 let ca: string;
 let server: HttpsServerHandle;
 let logLines: LogLine[];
-let handleEviction: jest.Mock<Promise<Verdict>, [EvictionAttempt]>;
+let handleEviction: jest.Mock<Promise<Verdict>, [EvictionAttempt, RequestOrigin]>;
+/** What operatorAccess does with each request: by default, admits it. */
+let operatorAccess: RequestHandler;
 let onNotEviction: jest.Mock<void, [string]>;
 let handlePdbChange: jest.Mock<Promise<Verdict>, [DecodedPdbChange]>;
 let ready: boolean;
@@ -49,11 +52,12 @@ beforeAll(async () => {
   ca = readFileSync(pair.certPath, 'utf8');
   const logger = pino({ level: 'debug' }, { write: (line: string) => logLines.push(JSON.parse(line) as LogLine) });
   const app = createApp({
-    handleEviction: (attempt) => handleEviction(attempt),
+    handleEviction: (attempt, origin) => handleEviction(attempt, origin),
     onNotEviction: (description) => onNotEviction(description),
     handlePdbChange: (change) => handlePdbChange(change),
     isReady: () => ready,
     readyDetails: () => readyDetails(),
+    operatorAccess: (req, res, next) => operatorAccess(req, res, next),
     logger,
   });
   server = await startHttpsServer({ app, port: 0, host: '127.0.0.1', cert: ca, key: readFileSync(pair.keyPath, 'utf8') });
@@ -66,7 +70,8 @@ afterAll(async () => {
 
 beforeEach(() => {
   logLines = [];
-  handleEviction = jest.fn<Promise<Verdict>, [EvictionAttempt]>(async () => budgetDenial);
+  handleEviction = jest.fn<Promise<Verdict>, [EvictionAttempt, RequestOrigin]>(async () => budgetDenial);
+  operatorAccess = (_req, _res, next) => next();
   onNotEviction = jest.fn();
   handlePdbChange = jest.fn<Promise<Verdict>, [DecodedPdbChange]>(async () => ({ ...budgetDenial, allowed: true, status: undefined, warnings: ['PDB shop/a overlaps shop/b'] }));
   ready = false;
@@ -106,7 +111,11 @@ describe('POST /validate over HTTPS', () => {
         auditAnnotations: { decision: 'deny' },
       },
     });
-    expect(handleEviction).toHaveBeenCalledWith(expect.objectContaining({ uid: REVIEW_UID, namespace: 'shop', podName: 'web-7d9c5b7f6-x2x9k' }));
+    expect(handleEviction).toHaveBeenCalledWith(expect.objectContaining({ uid: REVIEW_UID, namespace: 'shop', podName: 'web-7d9c5b7f6-x2x9k' }), {
+      caller: 'unauthenticated',
+      authenticated: false,
+      sourceAddress: '127.0.0.1',
+    });
   });
 
   it('sends the review as UTF-8 JSON with its length and no ETag, which no API server reads', async () => {
@@ -193,15 +202,37 @@ describe('probes and other routes', () => {
     expect(reply).toMatchObject({ status: 200, text: 'ok' });
   });
 
-  it('GET /readyz answers 503 with details until ready, then 200 with details', async () => {
+  it('GET /readyz answers 503 until ready, then 200, with the status only and no credentials asked', async () => {
+    operatorAccess = (_req, res) => void res.status(401).json({ error: 'no' });
     const before = await httpsCall({ port: server.port, ca, path: '/readyz' });
+    expect(before).toMatchObject({ status: 503, text: 'not ready' });
+
+    ready = true;
+    const after = await httpsCall({ port: server.port, ca, path: '/readyz' });
+    expect(after).toMatchObject({ status: 200, text: 'ok' });
+    expect(after.headers['content-type']).toMatch(/^text\/plain/);
+  });
+
+  it('GET /readyz/details answers the details with the readiness status, once operatorAccess admits the caller', async () => {
+    const before = await httpsCall({ port: server.port, ca, path: '/readyz/details' });
     expect(before.status).toBe(503);
     expect(jsonOf(before)).toStrictEqual({ mode: 'live', synced: false });
 
     ready = true;
-    const after = await httpsCall({ port: server.port, ca, path: '/readyz' });
+    const after = await httpsCall({ port: server.port, ca, path: '/readyz/details' });
     expect(after.status).toBe(200);
     expect(jsonOf(after)).toStrictEqual({ mode: 'live', synced: true });
+  });
+
+  it('answers an operator-only route with what operatorAccess answers, without running the route', async () => {
+    readyDetails = jest.fn(() => ({ secret: 'counts' }));
+    operatorAccess = (req, res) => void res.status(403).json({ error: `forbidden: ${req.path}` });
+
+    const reply = await httpsCall({ port: server.port, ca, path: '/readyz/details' });
+
+    expect(reply.status).toBe(403);
+    expect(jsonOf(reply)).toStrictEqual({ error: 'forbidden: /readyz/details' });
+    expect(readyDetails).not.toHaveBeenCalled();
   });
 
   it.each([
@@ -219,12 +250,12 @@ describe('probes and other routes', () => {
       throw new Error('secret-internal-detail');
     };
 
-    const reply = await httpsCall({ port: server.port, ca, path: '/readyz' });
+    const reply = await httpsCall({ port: server.port, ca, path: '/readyz/details' });
 
     expect(reply.status).toBe(500);
     expect(jsonOf(reply)).toStrictEqual({ error: expect.any(String) });
     expect(reply.text).not.toMatch(/secret-internal-detail|\bat \S+:\d+/);
-    expect(logLines).toContainEqual(expect.objectContaining({ level: ERROR, path: '/readyz' }));
+    expect(logLines).toContainEqual(expect.objectContaining({ level: ERROR, path: '/readyz/details' }));
   });
 });
 
@@ -243,5 +274,47 @@ describe('POST /validate: PodDisruptionBudget changes (PDB guard)', () => {
     const reply = await postJson(server.port, ca, pdbReview());
     expect(jsonOf(reply)).toMatchObject({ response: { allowed: true, warnings: ['eviction-guard could not check this PodDisruptionBudget and allowed it'] } });
     expect(logLines.some((line) => line.level === ERROR && line.msg === 'PDB guard failed: allowing')).toBe(true);
+  });
+});
+
+describe('the caller checks an app is given', () => {
+  let other: HttpsServerHandle;
+  let verifyCaller: RequestHandler;
+  const auditRecent = jest.fn<void, Parameters<RequestHandler>>((_req, res) => void res.json({ items: [] }));
+
+  beforeAll(async () => {
+    const app = createApp({
+      handleEviction: (attempt, origin) => handleEviction(attempt, origin),
+      isReady: () => true,
+      readyDetails: () => ({ synced: true }),
+      auditRecent,
+      verifyCaller: (req, res, next) => verifyCaller(req, res, next),
+      logger: pino({ level: 'silent' }),
+    });
+    other = await startHttpsServer({ app, port: 0, host: '127.0.0.1', cert: ca, key: readFileSync(path.join(certDir, 'tls.key'), 'utf8') });
+  });
+  afterAll(() => other.close(1000));
+
+  it('does not serve operator-only routes at all without operatorAccess', async () => {
+    for (const route of ['/audit/recent', '/readyz/details']) expect((await httpsCall({ port: other.port, ca, path: route })).status).toBe(404);
+    expect(auditRecent).not.toHaveBeenCalled();
+  });
+
+  it('passes the origin verifyCaller leaves to handleEviction', async () => {
+    const origin: RequestOrigin = { caller: 'CN=kube-apiserver', authenticated: true, sourceAddress: '127.0.0.1' };
+    verifyCaller = (_req, res, next) => {
+      res.locals.origin = origin;
+      next();
+    };
+    expect((await postJson(other.port, ca, evictionReview())).status).toBe(200);
+    expect(handleEviction).toHaveBeenCalledWith(expect.objectContaining({ uid: REVIEW_UID }), origin);
+  });
+
+  it('answers what verifyCaller answers, before the body is read or anything decided', async () => {
+    verifyCaller = (_req, res) => void res.status(401).json({ error: 'a client certificate is required' });
+    const reply = await httpsCall({ port: other.port, ca, method: 'POST', path: '/validate', body: '{"not json', headers: { 'content-type': 'application/json' } });
+    expect(reply.status).toBe(401);
+    expect(jsonOf(reply)).toStrictEqual({ error: 'a client certificate is required' });
+    expect(handleEviction).not.toHaveBeenCalled();
   });
 });

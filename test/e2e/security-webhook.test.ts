@@ -1,0 +1,290 @@
+// Who may call the webhook and who may read its audit trail, end to end: real HTTPS to
+// `startWebhook` watching the fake API server, which also answers TokenReview and
+// SubjectAccessReview (fake-auth.ts) and stores the Events the webhook writes.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { writeFileAtomically } from '../../src/certs/files';
+import { startWebhook, type RunningWebhook, type ServeOptions } from '../../src/cli/serve';
+import { demoClusterView } from '../../src/cluster/snapshot';
+import type { AuditEntry } from '../../src/audit/trail';
+import { evictionReview } from '../admission/reviews';
+import { FakeApiServer } from '../fake-apiserver';
+import { captureLog, WARN } from '../helpers/log-capture';
+import { pdbObject, podObject } from '../helpers/objects';
+import { issueTestClientCertificate, makeTestAuthority, makeTestCertificate, type TestCertificate } from '../helpers/tls';
+import { httpsCall, type HttpsReply } from '../server/https-client';
+import { liveServeOptions, operatorHeaders, waitFor, type AdmissionAnswer } from './harness';
+
+/** A non-loopback address of this machine, to call from as a pod would; undefined when there is none. */
+const externalAddress = Object.values(os.networkInterfaces())
+  .flat()
+  .find((entry) => entry !== undefined && entry.family === 'IPv4' && !entry.internal)?.address;
+
+const tls = makeTestCertificate({ ipAddresses: ['127.0.0.1', ...(externalAddress ? [externalAddress] : [])] });
+const apiServerCa = makeTestAuthority('apiserver-client-ca');
+const otherCa = makeTestAuthority('someone-else-ca');
+const apiServerClient = issueTestClientCertificate(apiServerCa, { commonName: 'kube-apiserver', organization: 'system:masters' });
+const otherClient = issueTestClientCertificate(otherCa, { commonName: 'kube-apiserver' });
+
+let dir: string;
+let fake: FakeApiServer;
+let webhook: RunningWebhook;
+let log: ReturnType<typeof captureLog>;
+const running = new Set<RunningWebhook>();
+let uidCounter = 0;
+
+const pod = (name: string) => {
+  const object = podObject('shop', name, { labels: { app: 'web' }, owner: { kind: 'ReplicaSet', name: 'web-rs' } });
+  object.metadata.uid = `${name}-uid`;
+  return object;
+};
+const exhaustedPdb = () =>
+  pdbObject('shop', 'web-pdb', { selector: { matchLabels: { app: 'web' } }, minAvailable: 2, disruptionsAllowed: 0, currentHealthy: 2, desiredHealthy: 2 });
+
+async function start(overrides: Partial<ServeOptions> = {}): Promise<void> {
+  log = captureLog('info');
+  webhook = await startWebhook(liveServeOptions(dir, fake, { metricsPort: 0, metricsAddress: '127.0.0.1', events: 'deny', eventTuning: { patchIntervalMs: 100 }, ...overrides }), log.logger);
+  running.add(webhook);
+  await waitFor('ready', async () => (await httpsCall({ port: webhook.port, ca: tls.cert, path: '/readyz' })).status === 200);
+}
+
+function review(name: string, deleteOptions: Record<string, unknown> = {}) {
+  const body = evictionReview();
+  Object.assign(body.request, { uid: `security-${++uidCounter}`, name, namespace: 'shop' });
+  body.request.object = { ...body.request.object, metadata: { name, namespace: 'shop' }, deleteOptions };
+  return body;
+}
+
+/** POST /validate, with a client certificate or none. */
+function validate(body: unknown, client?: TestCertificate): Promise<HttpsReply> {
+  return new Promise((resolve, reject) => {
+    const request = https.request(
+      { host: '127.0.0.1', port: webhook.port, method: 'POST', path: '/validate', ca: tls.cert, cert: client?.cert, key: client?.key, agent: false, headers: { 'content-type': 'application/json' } },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text }));
+      },
+    );
+    request.on('error', reject);
+    request.end(JSON.stringify(body));
+  });
+}
+
+const answer = (reply: HttpsReply) => (JSON.parse(reply.text) as AdmissionAnswer).response;
+const operator = (route: string, headers: Record<string, string> = {}) => httpsCall({ port: webhook.port, ca: tls.cert, path: route, headers });
+const recentItems = async () => (JSON.parse((await operator('/audit/recent', operatorHeaders(fake))).text) as { items: AuditEntry[] }).items;
+
+function scrape(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port: webhook.metricsPort, path: '/metrics', agent: false }, (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve(text));
+      })
+      .on('error', reject);
+  });
+}
+
+const sample = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-security-'));
+  writeFileSync(path.join(dir, 'tls.crt'), tls.cert);
+  writeFileSync(path.join(dir, 'tls.key'), tls.key);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+beforeEach(async () => {
+  fake = await FakeApiServer.start();
+  fake.upsert(pod('web-1'));
+  fake.upsert(pod('web-2'));
+  fake.upsert(exhaustedPdb());
+  fake.auth.addToken('web-token', { username: 'system:serviceaccount:apps:web', groups: ['system:serviceaccounts', 'system:authenticated'] });
+});
+
+afterEach(async () => {
+  await Promise.all([...running].map((each) => each.close()));
+  running.clear();
+  await fake.close();
+});
+
+describe('operator endpoints, delegated to the API server', () => {
+  it('answer /audit/recent 401 without a token, 403 to a user RBAC does not allow, and 200 to one it does', async () => {
+    await start();
+    await validate(review('web-1'));
+
+    const anonymous = await operator('/audit/recent');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers['www-authenticate']).toBe('Bearer realm="eviction-guard"');
+    expect(anonymous.text).not.toContain('kubernetes-admin');
+
+    const made = await operator('/audit/recent', { authorization: 'Bearer made-up' });
+    expect(made.status).toBe(401);
+
+    const web = await operator('/audit/recent', { authorization: 'Bearer web-token' });
+    expect(web.status).toBe(403);
+    expect(JSON.parse(web.text)).toEqual({ error: 'forbidden: User "system:serviceaccount:apps:web" cannot get path "/audit/recent"' });
+
+    const allowed = await operator('/audit/recent', operatorHeaders(fake));
+    expect(allowed.status).toBe(200);
+    expect((JSON.parse(allowed.text) as { items: AuditEntry[] }).items.map((item) => item.audit.user)).toEqual(['kubernetes-admin']);
+    expect(fake.auth.reviews.filter((entry) => entry.kind === 'SubjectAccessReview')).toEqual([
+      { kind: 'SubjectAccessReview', user: 'system:serviceaccount:apps:web', path: '/audit/recent', verb: 'get' },
+      { kind: 'SubjectAccessReview', user: 'alice@corp.example', path: '/audit/recent', verb: 'get' },
+    ]);
+  });
+
+  it('cache the answers: repeated reads with one token cost one TokenReview and one SubjectAccessReview', async () => {
+    await start();
+    const headers = operatorHeaders(fake);
+    for (let read = 0; read < 5; read++) expect((await operator('/audit/recent', headers)).status).toBe(200);
+    for (let read = 0; read < 3; read++) expect((await operator('/audit/recent', { authorization: 'Bearer web-token' })).status).toBe(403);
+    expect([fake.auth.count('TokenReview'), fake.auth.count('SubjectAccessReview')]).toEqual([2, 2]);
+    // Another path is another question for the same token.
+    expect((await operator('/readyz/details', headers)).status).toBe(200);
+    expect([fake.auth.count('TokenReview'), fake.auth.count('SubjectAccessReview')]).toEqual([3, 3]);
+  });
+
+  it('show counts, restarts and policy errors only on /readyz/details, and only to an allowed caller', async () => {
+    await start();
+    const probe = await operator('/readyz');
+    expect(probe).toMatchObject({ status: 200, text: 'ok' });
+    expect(probe.text).not.toMatch(/count|pods|restarts|policies/);
+
+    expect((await operator('/readyz/details')).status).toBe(401);
+    expect((await operator('/readyz/details', { authorization: 'Bearer web-token' })).status).toBe(403);
+    const details = await operator('/readyz/details', operatorHeaders(fake));
+    expect(details.status).toBe(200);
+    expect(JSON.parse(details.text)).toMatchObject({ mode: 'live', synced: true, resources: expect.arrayContaining([expect.objectContaining({ resource: 'pods', count: 2 })]) });
+  });
+
+  it('answer 503 while the API server cannot review the caller, and recover', async () => {
+    await start();
+    const headers = operatorHeaders(fake);
+    fake.auth.failing = true;
+    const down = await operator('/audit/recent', headers);
+    expect(down.status).toBe(503);
+    expect(down.headers['retry-after']).toBe('1');
+    fake.auth.failing = false;
+    fake.auth.forbidden = true;
+    expect((await operator('/audit/recent', headers)).status).toBe(503);
+    expect(log.lines).toContainEqual(expect.objectContaining({ level: WARN, problem: expect.stringMatching(/TokenReview failed: .*HTTP 403 Forbidden/) }));
+    fake.auth.forbidden = false;
+    expect((await operator('/audit/recent', headers)).status).toBe(200);
+  });
+});
+
+describe('mTLS on /validate (--client-ca)', () => {
+  const clientCaPath = () => path.join(dir, 'client-ca.crt');
+
+  beforeEach(() => writeFileSync(clientCaPath(), apiServerCa.cert));
+
+  it('gives a caller without a certificate, or with one from another CA, no decision, no audit line and no Event', async () => {
+    await start({ clientCa: clientCaPath(), clientNames: ['kube-apiserver'], tlsReload: { debounceMs: 20, pollIntervalMs: 100 } });
+    for (const client of [undefined, otherClient]) {
+      const reply = await validate(review('web-1'), client);
+      expect(reply.status).toBe(401);
+      expect(reply.text).not.toContain('"allowed"');
+    }
+    // The API server's own certificate: a decision, audited with its subject, and an Event.
+    const real = await validate(review('web-2'), apiServerClient);
+    expect(real.status).toBe(200);
+    expect(answer(real)).toMatchObject({ allowed: false, status: { code: 429 } });
+    await waitFor('the Event of the real denial', () => fake.events.forPod('shop', 'web-2').length === 1);
+
+    const items = await recentItems();
+    expect(items.map((item) => [item.audit.pod, item.audit.caller])).toEqual([['shop/web-2', 'CN=kube-apiserver,O=system:masters']]);
+    expect(fake.events.forPod('shop', 'web-1')).toEqual([]);
+    const metrics = await scrape();
+    expect(sample(metrics, 'evictionguard_client_certificate_refusals_total{reason="missing"}')).toBe(1);
+    expect(sample(metrics, 'evictionguard_client_certificate_refusals_total{reason="untrusted"}')).toBe(1);
+  });
+
+  it('picks up a rotated client CA file without a restart', async () => {
+    await start({ clientCa: clientCaPath(), tlsReload: { debounceMs: 20, pollIntervalMs: 100 } });
+    expect((await validate(review('web-1'), otherClient)).status).toBe(401);
+    writeFileAtomically(clientCaPath(), `${apiServerCa.cert}${otherCa.cert}`, 0o644);
+    await waitFor('the rotated CA', async () => (await validate(review('web-1'), otherClient)).status === 200);
+    expect((await validate(review('web-1'), apiServerClient)).status).toBe(200);
+    writeFileAtomically(clientCaPath(), otherCa.cert, 0o644);
+    await waitFor('the old CA to be dropped', async () => (await validate(review('web-1'), apiServerClient)).status === 401);
+  });
+
+  it('says at start-up that mTLS is on, and warns once when it is off', async () => {
+    await start({ clientCa: clientCaPath() });
+    expect(log.messages()).toContain('mTLS on /validate: callers need a client certificate signed by --client-ca');
+    expect(log.messages(WARN).filter((message) => message.startsWith('mTLS is off'))).toEqual([]);
+    await start();
+    expect(log.messages(WARN).filter((message) => message.startsWith('mTLS is off'))).toEqual([
+      'mTLS is off (no --client-ca): /validate answers any caller that can reach the port and audits its reviews as "unauthenticated"; see docs/security.md',
+    ]);
+  });
+
+  it('refuses to start without a readable client CA file', async () => {
+    await expect(startWebhook(liveServeOptions(dir, fake, { clientCa: path.join(dir, 'missing-ca.crt') }), captureLog('silent').logger)).rejects.toThrow(
+      /^cannot read --client-ca .*missing-ca\.crt: ENOENT/,
+    );
+  });
+});
+
+describe('side effects only for believable reviews (mTLS off)', () => {
+  it('writes no Event for a forged review of a pod that does not exist, or of another pod\'s uid, and still answers and audits it', async () => {
+    // Events for every decision, so that the allowed eviction of a pod that does not exist would get one too.
+    await start({ events: 'all' });
+    const ghost = await validate(review('ghost-1'));
+    expect(answer(ghost).allowed).toBe(true);
+    const wrongUid = await validate(review('web-1', { preconditions: { uid: 'uid-of-a-deleted-pod' } }));
+    expect(answer(wrongUid)).toMatchObject({ allowed: false, status: { code: 429 } });
+    // A real denial afterwards: once its Event is in, anything queued before it would be too.
+    const real = await validate(review('web-2', { preconditions: { uid: 'web-2-uid' } }));
+    expect(answer(real).allowed).toBe(false);
+    await waitFor('the Event of the real denial', () => fake.events.forPod('shop', 'web-2').length === 1);
+
+    expect(fake.events.list().map((event) => event.involvedObject?.name)).toEqual(['web-2']);
+    expect((await recentItems()).map((item) => item.audit.pod)).toEqual(['shop/ghost-1', 'shop/web-1', 'shop/web-2']);
+    const metrics = await scrape();
+    expect(sample(metrics, 'evictionguard_side_effects_skipped_total{effect="event",reason="pod-not-found"}')).toBe(1);
+    expect(sample(metrics, 'evictionguard_side_effects_skipped_total{effect="event",reason="uid-mismatch"}')).toBe(1);
+  });
+
+  it('limits new Events per source address, counting what it refused', async () => {
+    await start({ sideEffectRate: { perSecond: 0.001, burst: 1 } });
+    expect(answer(await validate(review('web-1'))).allowed).toBe(false);
+    expect(answer(await validate(review('web-2'))).allowed).toBe(false);
+    // Repeats of the Event already made still fold into it.
+    expect(answer(await validate(review('web-1'))).allowed).toBe(false);
+    await waitFor('the first Event to count both denials', () => fake.events.forPod('shop', 'web-1')[0]?.count === 2);
+    expect(fake.events.forPod('shop', 'web-2')).toEqual([]);
+    expect(sample(await scrape(), 'evictionguard_side_effects_skipped_total{effect="event",reason="rate-limited"}')).toBe(1);
+  });
+});
+
+describe('operator endpoints without a cluster (demo or snapshot mode)', () => {
+  it('answer loopback callers only, with no token to check', async () => {
+    log = captureLog('info');
+    webhook = await startWebhook({ port: 0, tlsCert: path.join(dir, 'tls.crt'), tlsKey: path.join(dir, 'tls.key'), logLevel: 'silent', certDir: dir }, log.logger, demoClusterView());
+    running.add(webhook);
+    expect(log.messages()).toContain('operator endpoints (/audit/recent, /readyz/details) answer loopback callers only: there is no API server to authorize against');
+    expect((await operator('/audit/recent')).status).toBe(200);
+    expect((await operator('/readyz/details')).status).toBe(200);
+    if (externalAddress === undefined) return;
+    const fromOutside = await new Promise<HttpsReply>((resolve, reject) => {
+      https
+        .get({ host: externalAddress, port: webhook.port, path: '/audit/recent', ca: tls.cert, agent: false }, (response) => {
+          let text = '';
+          response.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text }));
+        })
+        .on('error', reject);
+    });
+    expect(fromOutside.status).toBe(403);
+    expect(JSON.parse(fromOutside.text).error).toMatch(/only loopback callers are answered/);
+  });
+});

@@ -6,6 +6,7 @@ import type { RequestHandler } from 'express';
 import type { Logger } from '../audit/logger';
 import type { WebhookMetrics } from '../audit/metrics';
 import { LiveClusterView } from '../cluster/live';
+import { OPERATOR_ROUTES } from '../server/app';
 import type { ClusterView } from '../cluster/view';
 import { describeError } from '../cluster/errors';
 import { kubeAccessReviews } from '../security/access-review';
@@ -82,9 +83,9 @@ export function createSecurity(options: SecurityOptions, context: { view: Cluste
   const reviews = view instanceof LiveClusterView ? kubeAccessReviews(view.kubeConfig) : undefined;
   const gate = reviews === undefined ? loopbackGate() : delegatedGate(new DelegatedAccess({ reviews, ...options.accessCache }));
   if (gate.mode === 'delegated') {
-    logger.info({ operatorAccess: gate.mode }, 'operator endpoints (/audit/recent, /readyz/details) answer bearer tokens whose user RBAC allows get on the path');
+    logger.info({ operatorAccess: gate.mode, routes: OPERATOR_ROUTES }, 'operator endpoints answer bearer tokens whose user RBAC allows get on the path');
   } else {
-    logger.info({ operatorAccess: gate.mode }, 'operator endpoints (/audit/recent, /readyz/details) answer loopback callers only: there is no API server to authorize against');
+    logger.info({ operatorAccess: gate.mode, routes: OPERATOR_ROUTES }, 'operator endpoints answer loopback callers only: there is no API server to authorize against');
   }
   if (mtls) {
     logger.info({ clientCa: options.clientCa, clientNames: options.clientNames ?? [] }, 'mTLS on /validate: callers need a client certificate signed by --client-ca');

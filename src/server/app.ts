@@ -33,6 +33,15 @@ export interface AppDeps {
   logger: Logger;
 }
 
+/**
+ * Routes that reveal cluster data beyond a probe's status, served only behind operatorAccess
+ * (RBAC: get on the non-resource URL of the path). The reader ClusterRole of the chart and of
+ * manifests/ grants exactly these (the install tests check it). A new one: its path here, its
+ * handler in createApp.
+ */
+export const OPERATOR_ROUTES = ['/readyz/details', '/audit/recent', '/pdb-findings'] as const;
+export type OperatorRoute = (typeof OPERATOR_ROUTES)[number];
+
 /** The API server's own request body limit (MaxRequestBodyBytes); an Eviction review is a few KB. */
 const BODY_LIMIT_BYTES = 3 * 1024 * 1024;
 
@@ -104,15 +113,16 @@ export function createApp(deps: AppDeps): Express {
     res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'ok' : 'not ready');
   });
 
-  // Routes that reveal cluster data beyond a probe's status: each is served only behind
-  // operatorAccess (RBAC: get on the non-resource URL of its path). One line per route.
-  const operatorRoutes: [path: string, handler: RequestHandler | undefined][] = [
-    ['/readyz/details', (_req, res) => void res.status(deps.isReady() ? 200 : 503).json(deps.readyDetails())],
-    ['/audit/recent', deps.auditRecent],
-    ['/pdb-findings', deps.pdbFindings],
-  ];
+  const operatorHandlers: Record<OperatorRoute, RequestHandler | undefined> = {
+    '/readyz/details': (_req, res) => void res.status(deps.isReady() ? 200 : 503).json(deps.readyDetails()),
+    '/audit/recent': deps.auditRecent,
+    '/pdb-findings': deps.pdbFindings,
+  };
   if (deps.operatorAccess !== undefined) {
-    for (const [route, handler] of operatorRoutes) if (handler !== undefined) app.get(route, deps.operatorAccess, handler);
+    for (const route of OPERATOR_ROUTES) {
+      const handler = operatorHandlers[route];
+      if (handler !== undefined) app.get(route, deps.operatorAccess, handler);
+    }
   }
 
   app.use((req, res) => {

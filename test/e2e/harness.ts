@@ -8,6 +8,7 @@ import { createLogger } from '../../src/audit/logger';
 import { startWebhook, type RunningWebhook, type ServeOptions } from '../../src/cli/serve';
 import { FakeApiServer } from '../fake-apiserver';
 import { pdbObject, podObject } from '../helpers/objects';
+import { OPERATOR_ROUTES } from '../../src/server/app';
 
 export interface AdmissionAnswer {
   apiVersion?: string;
@@ -114,15 +115,12 @@ export function samples(text: string, name: string): { labels: Record<string, st
     });
 }
 
-/** The operator-only routes the webhook serves (security/operator-access.ts). */
-export const OPERATOR_PATHS = ['/audit/recent', '/readyz/details', '/pdb-findings'];
-
 /**
  * Headers with a bearer token the fake API server knows, whose user RBAC allows get on the
  * operator endpoints (through a group, as a ClusterRoleBinding of eviction-guard-reader would).
  */
 export function operatorHeaders(fake: FakeApiServer, token = 'operator-token'): Record<string, string> {
   fake.auth.addToken(token, { username: 'alice@corp.example', groups: ['sre', 'system:authenticated'] });
-  fake.auth.grant({ group: 'sre' }, OPERATOR_PATHS);
+  fake.auth.grant({ group: 'sre' }, [...OPERATOR_ROUTES]);
   return { authorization: `Bearer ${token}` };
 }

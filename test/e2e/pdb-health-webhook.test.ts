@@ -6,7 +6,7 @@ import type { PdbHealthReport } from '../../src/lint/pdb-health';
 import { pdbObject } from '../helpers/objects';
 import { makeTestCertificate } from '../helpers/tls';
 import { httpsCall } from '../server/https-client';
-import { httpGet, samples, useServingPairDir, useWebShopCluster, waitFor } from './harness';
+import { httpGet, operatorHeaders, samples, useServingPairDir, useWebShopCluster, waitFor } from './harness';
 
 const tls = makeTestCertificate();
 const servingDir = useServingPairDir('e2e-pdb-health-', tls);
@@ -14,7 +14,7 @@ const cluster = useWebShopCluster(servingDir);
 const start = (overrides: Partial<ServeOptions>) => cluster.start({ metricsPort: 0, metricsAddress: '127.0.0.1', ...overrides });
 
 const findings = async () => {
-  const reply = await httpsCall({ port: cluster.webhook.port, ca: tls.cert, path: '/pdb-findings' });
+  const reply = await httpsCall({ port: cluster.webhook.port, ca: tls.cert, path: '/pdb-findings', headers: operatorHeaders(cluster.fake) });
   return { status: reply.status, cacheControl: reply.headers['cache-control'], report: JSON.parse(reply.text) as PdbHealthReport };
 };
 const gauges = async () => samples((await httpGet(cluster.webhook.metricsPort!, '/metrics')).text, 'evictionguard_pdb_findings');

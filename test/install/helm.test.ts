@@ -27,10 +27,12 @@ import {
 
 const DEFAULT_OBJECTS = [
   'ClusterRole/eviction-guard',
+  'ClusterRole/eviction-guard-reader',
   'ClusterRoleBinding/eviction-guard',
   'ConfigMap/eviction-guard-dashboard',
   'CustomResourceDefinition/evictionpolicies.evictionguard.io',
   'Deployment/eviction-guard',
+  'NetworkPolicy/eviction-guard',
   'PodDisruptionBudget/eviction-guard',
   'Role/eviction-guard',
   'RoleBinding/eviction-guard',
@@ -174,11 +176,13 @@ describe('the Helm chart with non-default values', () => {
         'Certificate/guard-eviction-guard-ca',
         'Certificate/guard-eviction-guard-serving',
         'ClusterRole/guard-eviction-guard',
+        'ClusterRole/guard-eviction-guard-reader',
         'ClusterRoleBinding/guard-eviction-guard',
         'CustomResourceDefinition/evictionpolicies.evictionguard.io',
         'Deployment/guard-eviction-guard',
         'Issuer/guard-eviction-guard-ca',
         'Issuer/guard-eviction-guard-selfsigned',
+        'NetworkPolicy/guard-eviction-guard',
         'PodDisruptionBudget/guard-eviction-guard',
         'PriorityClass/guard-eviction-guard',
         'PrometheusRule/guard-eviction-guard',
@@ -362,8 +366,10 @@ describe('the Helm chart and manifests/ agree', () => {
   const pick = (objects: K8sObject[], kind: string) => one(objects, kind);
 
   it('grants the same permissions', () => {
-    expect(permissions(pick(chart(), 'ClusterRole'))).toEqual(permissions(pick(manifests, 'ClusterRole')));
-    expect(permissions(pick(chart(), 'Role'))).toEqual(permissions(pick(manifests, 'Role')));
+    const rendered = chart();
+    for (const role of ['eviction-guard', 'eviction-guard-reader']) expect(permissions(one(rendered, 'ClusterRole', role))).toEqual(permissions(one(manifests, 'ClusterRole', role)));
+    expect(one(rendered, 'ClusterRole', 'eviction-guard-reader').rules).toEqual(one(manifests, 'ClusterRole', 'eviction-guard-reader').rules);
+    expect(permissions(pick(rendered, 'Role'))).toEqual(permissions(pick(manifests, 'Role')));
   });
 
   it('registers the same webhook entries (apart from the caBundle)', () => {

@@ -11,6 +11,7 @@ import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Clus
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
 import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { PriorityClass } from 'kubernetes-models/scheduling.k8s.io/v1/PriorityClass';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
@@ -78,6 +79,7 @@ const MODELS: Record<string, Model> = {
   'v1/Service': Service,
   'v1/Secret': Secret,
   'v1/ConfigMap': ConfigMap,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'apps/v1/Deployment': Deployment,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
@@ -161,6 +163,8 @@ export const EXPECTED_PERMISSIONS = [
   'evictionguard.io/evictionpolicies: get,list,watch',
   '/events: create,patch',
   'events.k8s.io/events: create,patch',
+  'authentication.k8s.io/tokenreviews: create',
+  'authorization.k8s.io/subjectaccessreviews: create',
 ].sort();
 
 /** What the Role grants in the webhook's own namespace, exactly: its reservation Leases. */
@@ -251,7 +255,7 @@ export function safetyProblems(objects: K8sObject[], expected: SafetyExpectation
   check((security.seccompProfile ?? podSecurity.seccompProfile)?.type === 'RuntimeDefault', 'seccompProfile RuntimeDefault');
   check(!pod.spec.hostNetwork && !pod.spec.hostPID && !pod.spec.hostIPC, 'no host namespaces');
   check(pod.spec.automountServiceAccountToken !== false, 'a service account token (the server watches the API)');
-  check((pod.spec.volumes ?? []).every((volume: K8sObject) => volume.secret || volume.emptyDir), 'only secret and emptyDir volumes');
+  check((pod.spec.volumes ?? []).every((volume: K8sObject) => volume.secret || volume.emptyDir || volume.configMap), 'only secret, configMap and emptyDir volumes');
 
   // Resources.
   check(container.resources?.requests?.cpu && container.resources?.requests?.memory, 'cpu and memory requests');
@@ -296,23 +300,24 @@ export function safetyProblems(objects: K8sObject[], expected: SafetyExpectation
   check(servicePort?.port === 443, 'Service port https is 443');
   check(servicePort?.targetPort === httpsPort?.name || servicePort?.targetPort === httpsPort?.containerPort, 'Service targetPort is the container port');
 
-  // RBAC: a ClusterRole to read and write Events, a Role for its Leases in its own namespace only.
-  const role = one(objects, 'ClusterRole');
+  // RBAC: the webhook's ClusterRole, bound to its ServiceAccount (the reader ClusterRole is bound to
+  // nobody), and a Role for its Leases in its own namespace only.
   const namespacedRoles = find(objects, 'Role');
-  for (const granting of [role, ...namespacedRoles]) {
+  for (const granting of [...find(objects, 'ClusterRole'), ...namespacedRoles]) {
     for (const rule of granting.rules ?? []) {
       for (const field of ['apiGroups', 'resources', 'verbs', 'resourceNames', 'nonResourceURLs']) {
         check(!(rule[field] ?? []).some((entry: string) => entry.includes('*')), `no wildcard in ${granting.kind} ${field}: ${JSON.stringify(rule[field])}`);
       }
     }
   }
+  const binding = one(objects, 'ClusterRoleBinding');
+  const [role = {}] = find(objects, 'ClusterRole', binding.roleRef?.name);
+  check(binding.roleRef?.kind === 'ClusterRole' && role.metadata !== undefined, 'the binding refers to a ClusterRole of the install');
   check(JSON.stringify(permissions(role)) === JSON.stringify(EXPECTED_PERMISSIONS), `RBAC grants exactly what is needed: ${permissions(role).join('; ')}`);
   const serviceAccount = pod.spec.serviceAccountName;
   check(serviceAccount && find(objects, 'ServiceAccount', serviceAccount).length === 1, 'the pods run as the ServiceAccount of the install');
-  const grantsToServiceAccount = (binding: K8sObject) =>
-    binding.subjects?.length === 1 && binding.subjects[0].kind === 'ServiceAccount' && binding.subjects[0].name === serviceAccount && binding.subjects[0].namespace === namespace;
-  const binding = one(objects, 'ClusterRoleBinding');
-  check(binding.roleRef?.kind === 'ClusterRole' && binding.roleRef?.name === role.metadata.name, 'the binding refers to the ClusterRole');
+  const grantsToServiceAccount = (granted: K8sObject) =>
+    granted.subjects?.length === 1 && granted.subjects[0].kind === 'ServiceAccount' && granted.subjects[0].name === serviceAccount && granted.subjects[0].namespace === namespace;
   check(grantsToServiceAccount(binding), 'the binding grants the role to that ServiceAccount only');
   check(namespacedRoles.length === 1, `one Role (Leases in its own namespace), found ${namespacedRoles.length}`);
   const [leaseRole] = namespacedRoles;

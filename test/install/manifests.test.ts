@@ -14,6 +14,7 @@ const NAMESPACE = 'eviction-guard';
 
 const BASE_OBJECTS = [
   'ClusterRole/eviction-guard',
+  'ClusterRole/eviction-guard-reader',
   'ClusterRoleBinding/eviction-guard',
   'CustomResourceDefinition/evictionpolicies.evictionguard.io',
   'Deployment/eviction-guard',
@@ -109,10 +110,10 @@ describe('manifests/ (kustomize)', () => {
 
   // The safety check itself: each of these breakages of the base must be reported.
   it.each<[string, (objects: K8sObject[]) => void, string]>([
-    ['a wildcard verb', (objects) => one(objects, 'ClusterRole').rules[0].verbs.push('*'), 'no wildcard in ClusterRole verbs'],
-    ['read access to Secrets', (objects) => one(objects, 'ClusterRole').rules.push({ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }), 'RBAC grants exactly'],
-    ['a missing permission', (objects) => one(objects, 'ClusterRole').rules.pop(), 'RBAC grants exactly'],
-    ['Leases cluster-wide', (objects) => one(objects, 'ClusterRole').rules.push({ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get'] }), 'RBAC grants exactly'],
+    ['a wildcard verb', (objects) => one(objects, 'ClusterRole', 'eviction-guard').rules[0].verbs.push('*'), 'no wildcard in ClusterRole verbs'],
+    ['read access to Secrets', (objects) => one(objects, 'ClusterRole', 'eviction-guard').rules.push({ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }), 'RBAC grants exactly'],
+    ['a missing permission', (objects) => one(objects, 'ClusterRole', 'eviction-guard').rules.pop(), 'RBAC grants exactly'],
+    ['Leases cluster-wide', (objects) => one(objects, 'ClusterRole', 'eviction-guard').rules.push({ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get'] }), 'RBAC grants exactly'],
     ['Secrets in its namespace', (objects) => one(objects, 'Role').rules.push({ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }), 'the Role grants exactly'],
     ['a Role without update', (objects) => one(objects, 'Role').rules[0].verbs.splice(3, 1), 'the Role grants exactly'],
     ['no Role', (objects) => objects.splice(objects.indexOf(one(objects, 'Role')), 1), 'one Role'],

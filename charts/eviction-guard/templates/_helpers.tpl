@@ -50,6 +50,15 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | quote }}
 {{- end -}}
 {{- end -}}
 
+{{/* The ConfigMap holding the client CA (ca.crt) under clientAuth. */}}
+{{- define "eviction-guard.clientCaConfigMap" -}}
+{{- if .Values.clientAuth.caConfigMap -}}
+{{- .Values.clientAuth.caConfigMap -}}
+{{- else -}}
+{{- printf "%s-client-ca" (include "eviction-guard.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Fails the render on values that would install something broken. */}}
 {{- define "eviction-guard.validateValues" -}}
 {{- if not (has .Values.certs.source (list "self-generated" "cert-manager" "existing-secret")) -}}
@@ -63,5 +72,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | quote }}
 {{- end -}}
 {{- if not (has .Values.pdbGuard.mode (list "warn" "deny" "off")) -}}
 {{- fail (printf "pdbGuard.mode must be warn, deny or off, got %q" .Values.pdbGuard.mode) -}}
+{{- end -}}
+{{- if and .Values.clientAuth.enabled (not .Values.clientAuth.caConfigMap) (not .Values.clientAuth.caPem) -}}
+{{- fail "clientAuth.enabled needs the CA that signs kube-apiserver's client certificate: clientAuth.caPem, or clientAuth.caConfigMap naming a ConfigMap with ca.crt" -}}
+{{- end -}}
+{{- if and .Values.clientAuth.caConfigMap .Values.clientAuth.caPem -}}
+{{- fail "clientAuth.caConfigMap and clientAuth.caPem are alternatives: give one" -}}
 {{- end -}}
 {{- end -}}

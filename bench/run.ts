@@ -16,6 +16,7 @@ import { runLoad, type LoadResult, type Stream } from './load';
 import { benchContinuousLint } from './pdb-health';
 import { writeBenchPolicies } from './policies';
 import { benchReservations } from './reservations';
+import { benchSecurity, securityReport } from './security';
 import { BENCH_CLUSTER } from './synthetic-cluster';
 import { cpuTimeMs, deploymentEnvironment, firstLine, memoryMb, ROOT, start, startFakeCluster, startWebhook, stopChildren, words } from './processes';
 
@@ -181,12 +182,14 @@ async function main(): Promise<void> {
     memoryMb,
   });
   process.stdout.write(`\n${continuousLint.rows.join('\n')}\n`);
+  const security = await benchSecurity({ dir, certPath, keyPath, serverCa: tls.cert, durationS: DURATION_S, warmupS: WARMUP_S, connections: CONNECTIONS, start, firstLine });
+  process.stdout.write(`\n${securityReport(security)}\n`);
 
   const resultsDir = path.join(ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
     path.join(resultsDir, 'latest.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, nodeFlags, env: deployment.env, cpus: os.cpus().length, loadAverage: os.loadavg(), connections: CONNECTIONS, durationS: DURATION_S, cluster: { pods: cluster.pods, pdbs: cluster.pdbs }, results, decisions, policyDecisions, floorRatio, limitRatio, mixedFloorRatio, policyFloorRatio, outsideExpressUs, peakRssMb, policyPeakRssMb, rssAfterSyncMb, readyS }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, nodeFlags, env: deployment.env, cpus: os.cpus().length, loadAverage: os.loadavg(), connections: CONNECTIONS, durationS: DURATION_S, cluster: { pods: cluster.pods, pdbs: cluster.pdbs }, results, decisions, policyDecisions, floorRatio, limitRatio, mixedFloorRatio, policyFloorRatio, outsideExpressUs, peakRssMb, policyPeakRssMb, rssAfterSyncMb, readyS, security }, null, 2)}\n`,
   );
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,0 +1,194 @@
+// `npm run bench`, security section: what delegated access (TokenReview and SubjectAccessReview,
+// cached) and mTLS on /validate cost. Each figure is a ratio to the same express app and HTTPS
+// server without the check, measured in the same run (bench/security-server.ts runs both):
+//   - /audit/recent with one reader's token (every answer from the cache) vs no check;
+//   - /audit/recent with a new token for every request (a TokenReview and a SubjectAccessReview
+//     per request, to a fake API server in its own process) vs no check, at 8 connections, below
+//     the cap of 16 reviews in flight;
+//   - /validate over kept-alive connections with a verified client certificate vs none asked;
+//   - a new TLS connection per request (the handshake), with a client certificate vs without.
+import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { issueTestClientCertificate, makeTestAuthority } from '../test/helpers/tls';
+
+export const benchToken = (index: number) => `bench-token-${index}`;
+
+/** Enough distinct valid tokens that the uncached run never repeats one. */
+const TOKENS = 200_000;
+const UNCACHED_CONNECTIONS = 8;
+const HANDSHAKES = 300;
+
+interface AutocannonResult {
+  requests: { average: number };
+  latency: { p50: number; p99: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const autocannon = require('autocannon') as Autocannon;
+
+export interface SecurityBenchContext {
+  dir: string;
+  certPath: string;
+  keyPath: string;
+  serverCa: string;
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  /** run.ts's child starter and first-line reader, so the children are stopped with the others. */
+  start(script: string, args: string[]): ChildProcess;
+  firstLine<T>(child: ChildProcess, accept: (line: string) => T | undefined, what: string): Promise<T>;
+}
+
+export interface SecurityRun {
+  name: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  failures: number;
+}
+
+export interface SecurityBenchResult {
+  runs: SecurityRun[];
+  /** Throughput with the check / without it. */
+  cachedTokenRatio: number;
+  uncachedTokenRatio: number;
+  mtlsRatio: number;
+  /** Time per new connection and request with a client certificate / without. */
+  mtlsHandshakeRatio: number;
+  handshakeMs: { plain: number; mtls: number };
+}
+
+interface Target {
+  port: number;
+  path: string;
+  method?: 'GET' | 'POST';
+  headers?: (index: number) => Record<string, string>;
+  body?: string;
+  tlsOptions?: { cert: string; key: string };
+  connections: number;
+}
+
+async function load(name: string, target: Target, durationS: number): Promise<SecurityRun> {
+  let sent = 0;
+  const result = await autocannon({
+    url: `https://127.0.0.1:${target.port}`,
+    connections: target.connections,
+    duration: durationS,
+    tlsOptions: target.tlsOptions,
+    requests: [
+      {
+        method: target.method ?? 'GET',
+        path: target.path,
+        setupRequest: (request: Record<string, unknown>) => ({
+          ...request,
+          headers: { 'content-type': 'application/json', ...target.headers?.(sent++) },
+          ...(target.body === undefined ? {} : { body: target.body }),
+        }),
+      },
+    ],
+  });
+  return { name, requestsPerSecond: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, failures: result.errors + result.timeouts + result.non2xx };
+}
+
+/** Milliseconds per request over a new TLS connection each (no keep-alive, no session reuse). */
+async function perHandshakeMs(port: number, serverCa: string, client?: { cert: string; key: string }): Promise<number> {
+  const once = () =>
+    new Promise<void>((resolve, reject) => {
+      https
+        .get({ host: '127.0.0.1', port, path: '/healthz', ca: serverCa, cert: client?.cert, key: client?.key, agent: false }, (response) => {
+          response.resume();
+          response.on('end', resolve);
+        })
+        .on('error', reject);
+    });
+  for (let warm = 0; warm < 20; warm++) await once();
+  const started = performance.now();
+  for (let index = 0; index < HANDSHAKES; index++) await once();
+  return (performance.now() - started) / HANDSHAKES;
+}
+
+const REVIEW = JSON.stringify({
+  apiVersion: 'admission.k8s.io/v1',
+  kind: 'AdmissionReview',
+  request: {
+    uid: 'bench-security',
+    kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
+    resource: { group: '', version: 'v1', resource: 'pods' },
+    subResource: 'eviction',
+    name: 'web-1',
+    namespace: 'shop',
+    operation: 'CREATE',
+    userInfo: { username: 'system:serviceaccount:kube-system:cluster-autoscaler', groups: ['system:authenticated'] },
+    object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'web-1', namespace: 'shop' } },
+  },
+});
+
+export async function benchSecurity(context: SecurityBenchContext): Promise<SecurityBenchResult> {
+  const { dir, certPath, keyPath, serverCa, durationS, warmupS, connections } = context;
+  const script = path.join(__dirname, 'security-server.js');
+  const port = (child: ChildProcess, what: string) => context.firstLine(child, (line) => Number(line) || undefined, what);
+
+  const fake = context.start(script, ['fake-api', dir, String(TOKENS)]);
+  const { kubeconfig } = await context.firstLine(fake, (line) => JSON.parse(line) as { kubeconfig: string }, 'the security bench fake API server');
+  const clientCa = makeTestAuthority('bench-client-ca');
+  const clientCaPath = path.join(dir, 'client-ca.crt');
+  writeFileSync(clientCaPath, clientCa.cert);
+  const apiServerClient = issueTestClientCertificate(clientCa, { commonName: 'kube-apiserver' });
+
+  const [open, delegated, plain, mtls] = await Promise.all([
+    port(context.start(script, ['app', 'open', certPath, keyPath]), 'the open app'),
+    port(context.start(script, ['app', 'delegated', certPath, keyPath, kubeconfig]), 'the delegated app'),
+    port(context.start(script, ['app', 'plain', certPath, keyPath]), 'the plain app'),
+    port(context.start(script, ['app', 'mtls', certPath, keyPath, clientCaPath]), 'the mTLS app'),
+  ]);
+
+  const measure = async (name: string, target: Target) => {
+    await load(`${name} (warm-up)`, target, warmupS);
+    return load(name, target, durationS);
+  };
+  const recent = { path: '/audit/recent?limit=10', connections };
+  const oneToken = () => ({ authorization: `Bearer ${benchToken(0)}` });
+  // The warm-up spends tokens too: the measured run starts past them.
+  let nextToken = 1;
+  const newToken = () => ({ authorization: `Bearer ${benchToken(nextToken++ % TOKENS)}` });
+
+  const openRecent = await measure('/audit/recent, no check', { ...recent, port: open });
+  const cached = await measure('/audit/recent, cached token', { ...recent, port: delegated, headers: oneToken });
+  const openFew = await measure(`/audit/recent, no check, ${UNCACHED_CONNECTIONS} conn`, { ...recent, port: open, connections: UNCACHED_CONNECTIONS });
+  const uncached = await measure(`/audit/recent, new token, ${UNCACHED_CONNECTIONS} conn`, { ...recent, port: delegated, connections: UNCACHED_CONNECTIONS, headers: newToken });
+  const validate = { path: '/validate', method: 'POST' as const, body: REVIEW, connections };
+  const plainValidate = await measure('/validate, no client cert', { ...validate, port: plain });
+  const mtlsValidate = await measure('/validate, mTLS', { ...validate, port: mtls, tlsOptions: apiServerClient });
+  const handshakeMs = { plain: await perHandshakeMs(plain, serverCa), mtls: await perHandshakeMs(mtls, serverCa, apiServerClient) };
+
+  return {
+    runs: [openRecent, cached, openFew, uncached, plainValidate, mtlsValidate],
+    cachedTokenRatio: cached.requestsPerSecond / openRecent.requestsPerSecond,
+    uncachedTokenRatio: uncached.requestsPerSecond / openFew.requestsPerSecond,
+    mtlsRatio: mtlsValidate.requestsPerSecond / plainValidate.requestsPerSecond,
+    mtlsHandshakeRatio: handshakeMs.mtls / handshakeMs.plain,
+    handshakeMs,
+  };
+}
+
+/** The lines `npm run bench` prints for the section. */
+export function securityReport(result: SecurityBenchResult): string {
+  const fixed = (value: number, digits = 1) => value.toFixed(digits);
+  const rows = result.runs.map(
+    (run) => `${run.name.padEnd(36)} ${fixed(run.requestsPerSecond, 0).padStart(7)} req/s   p50 ${fixed(run.p50Ms).padStart(5)} ms   p99 ${fixed(run.p99Ms).padStart(5)} ms   failures ${run.failures}`,
+  );
+  return [
+    'security: the same app with and without each check',
+    ...rows,
+    `delegated access, token cached       ${fixed(result.cachedTokenRatio, 2)}x the throughput without a check`,
+    `delegated access, new token each     ${fixed(result.uncachedTokenRatio, 2)}x (a TokenReview and a SubjectAccessReview per request)`,
+    `mTLS on /validate, kept-alive        ${fixed(result.mtlsRatio, 2)}x the throughput without`,
+    `mTLS, new connection per request     ${fixed(result.mtlsHandshakeRatio, 2)}x the time (${fixed(result.handshakeMs.mtls, 2)} ms vs ${fixed(result.handshakeMs.plain, 2)} ms)`,
+  ].join('\n');
+}

@@ -12,6 +12,7 @@ import { writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { evictionReview } from '../test/admission/reviews';
 import { issueTestClientCertificate, makeTestAuthority } from '../test/helpers/tls';
 
 export const benchToken = (index: number) => `bench-token-${index}`;
@@ -113,21 +114,7 @@ async function perHandshakeMs(port: number, serverCa: string, client?: { cert: s
   return (performance.now() - started) / HANDSHAKES;
 }
 
-const REVIEW = JSON.stringify({
-  apiVersion: 'admission.k8s.io/v1',
-  kind: 'AdmissionReview',
-  request: {
-    uid: 'bench-security',
-    kind: { group: 'policy', version: 'v1', kind: 'Eviction' },
-    resource: { group: '', version: 'v1', resource: 'pods' },
-    subResource: 'eviction',
-    name: 'web-1',
-    namespace: 'shop',
-    operation: 'CREATE',
-    userInfo: { username: 'system:serviceaccount:kube-system:cluster-autoscaler', groups: ['system:authenticated'] },
-    object: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'web-1', namespace: 'shop' } },
-  },
-});
+const REVIEW = JSON.stringify(evictionReview());
 
 export async function benchSecurity(context: SecurityBenchContext): Promise<SecurityBenchResult> {
   const { dir, certPath, keyPath, serverCa, durationS, warmupS, connections } = context;

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../src/audit/logger';
 import { startWebhook, type RunningWebhook, type ServeOptions } from '../../src/cli/serve';
-import { FakeApiServer } from '../fake-apiserver';
+import { FakeApiServer, type KubeObject } from '../fake-apiserver';
 import { pdbObject, podObject } from '../helpers/objects';
 import { OPERATOR_ROUTES } from '../../src/server/app';
 
@@ -67,7 +67,7 @@ export function useWebShopCluster(servingDir: { readonly path: string }): WebSho
   beforeEach(async () => {
     fake = await FakeApiServer.start();
     for (const name of ['web-1', 'web-2']) fake.upsert(podObject('shop', name, { labels: { app: 'web' }, owner: { kind: 'ReplicaSet', name: 'web-rs' } }));
-    fake.upsert(pdbObject('shop', 'web-pdb', { selector: { matchLabels: { app: 'web' } }, minAvailable: 1, disruptionsAllowed: 1 }));
+    fake.upsert(openWebPdb());
   });
   afterEach(async () => {
     await webhook?.close();
@@ -124,3 +124,17 @@ export function operatorHeaders(fake: FakeApiServer, token = 'operator-token'): 
   fake.auth.grant({ group: 'sre' }, [...OPERATOR_ROUTES]);
   return { authorization: `Bearer ${token}` };
 }
+
+/** shop/<name>, a pod of the ReplicaSet web-rs labelled app=web, with the uid `<name>-uid`. */
+export function webPod(name: string): KubeObject {
+  const object = podObject('shop', name, { labels: { app: 'web' }, owner: { kind: 'ReplicaSet', name: 'web-rs' } });
+  object.metadata.uid = `${name}-uid`;
+  return object;
+}
+
+/** shop/web-pdb over app=web at 0 disruptions: every eviction of its pods is denied with 429. */
+export const exhaustedWebPdb = () =>
+  pdbObject('shop', 'web-pdb', { selector: { matchLabels: { app: 'web' } }, minAvailable: 2, disruptionsAllowed: 0, currentHealthy: 2, desiredHealthy: 2 });
+/** shop/web-pdb over app=web allowing one disruption. */
+export const openWebPdb = () => pdbObject('shop', 'web-pdb', { selector: { matchLabels: { app: 'web' } }, minAvailable: 1, disruptionsAllowed: 1 });
+

@@ -6,7 +6,7 @@ import { FakeApiServer } from '../fake-apiserver';
 import { evictionReview } from '../admission/reviews';
 import { pdbObject, podObject } from '../helpers/objects';
 import { makeTestCertificate } from '../helpers/tls';
-import { liveServeOptions, useServingPairDir, waitFor, type AdmissionAnswer } from './harness';
+import { exhaustedWebPdb, liveServeOptions, openWebPdb, useServingPairDir, waitFor, type AdmissionAnswer } from './harness';
 import { httpsCall, postJson } from '../server/https-client';
 
 const tls = makeTestCertificate();
@@ -48,9 +48,8 @@ afterEach(async () => {
   await fake.close();
 });
 
-const exhaustedPdb = () =>
-  pdbObject('shop', 'web-pdb', { selector: { matchLabels: { app: 'web' } }, minAvailable: 2, disruptionsAllowed: 0, currentHealthy: 2, desiredHealthy: 2 });
-const openPdb = () => pdbObject('shop', 'web-pdb', { selector: { matchLabels: { app: 'web' } }, minAvailable: 1, disruptionsAllowed: 1 });
+const exhaustedPdb = exhaustedWebPdb;
+const openPdb = openWebPdb;
 
 describe('eviction-guard serve against a live (fake) API server', () => {
   it('is not ready until the initial list has synced, then ready', async () => {

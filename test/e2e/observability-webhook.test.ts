@@ -14,10 +14,9 @@ import { startWebhook, type RunningWebhook, type ServeOptions } from '../../src/
 import { demoClusterView } from '../../src/cluster/snapshot';
 import { FakeApiServer } from '../fake-apiserver';
 import { evictionReview } from '../admission/reviews';
-import { pdbObject, podObject } from '../helpers/objects';
 import { captureLog } from '../helpers/log-capture';
 import { makeTestCertificate } from '../helpers/tls';
-import { httpGet, liveServeOptions, operatorHeaders, samples, waitFor, type AdmissionAnswer } from './harness';
+import { exhaustedWebPdb, httpGet, liveServeOptions, openWebPdb, operatorHeaders, samples, waitFor, webPod, type AdmissionAnswer } from './harness';
 import { httpsCall, postJson } from '../server/https-client';
 
 const tls = { ...makeTestCertificate(), notAfterMs: 0 };
@@ -40,14 +39,8 @@ const scrape = (port = webhook.metricsPort!, urlPath = '/metrics') => httpGet(po
 
 const types = (text: string) => Object.fromEntries([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => [name, type]));
 
-const pod = (name: string) => {
-  const object = podObject('shop', name, { labels: { app: 'web' }, owner: { kind: 'ReplicaSet', name: 'web-rs' } });
-  object.metadata.uid = `${name}-uid`;
-  return object;
-};
-const exhaustedPdb = () =>
-  pdbObject('shop', 'web-pdb', { selector: { matchLabels: { app: 'web' } }, minAvailable: 2, disruptionsAllowed: 0, currentHealthy: 2, desiredHealthy: 2 });
-const openPdb = () => pdbObject('shop', 'web-pdb', { selector: { matchLabels: { app: 'web' } }, minAvailable: 1, disruptionsAllowed: 1 });
+const pod = webPod;
+const exhaustedPdb = exhaustedWebPdb;
 
 async function start(overrides: Partial<ServeOptions> = {}): Promise<void> {
   webhook = await startWebhook(
@@ -76,7 +69,7 @@ beforeEach(async () => {
   fake = await FakeApiServer.start();
   fake.upsert(pod('web-1'));
   fake.upsert(pod('web-2'));
-  fake.upsert(openPdb());
+  fake.upsert(openWebPdb());
 });
 
 afterEach(async () => {

@@ -1,9 +1,7 @@
 // Who may call the webhook and who may read its audit trail, end to end: real HTTPS to
 // `startWebhook` watching the fake API server, which also answers TokenReview and
 // SubjectAccessReview (fake-auth.ts) and stores the Events the webhook writes.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomically } from '../../src/certs/files';
@@ -13,10 +11,9 @@ import type { AuditEntry } from '../../src/audit/trail';
 import { evictionReview } from '../admission/reviews';
 import { FakeApiServer } from '../fake-apiserver';
 import { captureLog, WARN } from '../helpers/log-capture';
-import { pdbObject, podObject } from '../helpers/objects';
 import { issueTestClientCertificate, makeTestAuthority, makeTestCertificate, type TestCertificate } from '../helpers/tls';
 import { httpsCall, type HttpsReply } from '../server/https-client';
-import { liveServeOptions, operatorHeaders, waitFor, type AdmissionAnswer } from './harness';
+import { exhaustedWebPdb, httpGet, liveServeOptions, operatorHeaders, samples, useServingPairDir, waitFor, webPod, type AdmissionAnswer } from './harness';
 
 /** A non-loopback address of this machine, to call from as a pod would; undefined when there is none. */
 const externalAddress = Object.values(os.networkInterfaces())
@@ -29,24 +26,16 @@ const otherCa = makeTestAuthority('someone-else-ca');
 const apiServerClient = issueTestClientCertificate(apiServerCa, { commonName: 'kube-apiserver', organization: 'system:masters' });
 const otherClient = issueTestClientCertificate(otherCa, { commonName: 'kube-apiserver' });
 
-let dir: string;
+const servingDir = useServingPairDir('e2e-security-', tls);
 let fake: FakeApiServer;
 let webhook: RunningWebhook;
 let log: ReturnType<typeof captureLog>;
 const running = new Set<RunningWebhook>();
 let uidCounter = 0;
 
-const pod = (name: string) => {
-  const object = podObject('shop', name, { labels: { app: 'web' }, owner: { kind: 'ReplicaSet', name: 'web-rs' } });
-  object.metadata.uid = `${name}-uid`;
-  return object;
-};
-const exhaustedPdb = () =>
-  pdbObject('shop', 'web-pdb', { selector: { matchLabels: { app: 'web' } }, minAvailable: 2, disruptionsAllowed: 0, currentHealthy: 2, desiredHealthy: 2 });
-
 async function start(overrides: Partial<ServeOptions> = {}): Promise<void> {
   log = captureLog('info');
-  webhook = await startWebhook(liveServeOptions(dir, fake, { metricsPort: 0, metricsAddress: '127.0.0.1', events: 'deny', eventTuning: { patchIntervalMs: 100 }, ...overrides }), log.logger);
+  webhook = await startWebhook(liveServeOptions(servingDir.path, fake, { metricsPort: 0, metricsAddress: '127.0.0.1', events: 'deny', eventTuning: { patchIntervalMs: 100 }, ...overrides }), log.logger);
   running.add(webhook);
   await waitFor('ready', async () => (await httpsCall({ port: webhook.port, ca: tls.cert, path: '/readyz' })).status === 200);
 }
@@ -59,53 +48,24 @@ function review(name: string, deleteOptions: Record<string, unknown> = {}) {
 }
 
 /** POST /validate, with a client certificate or none. */
-function validate(body: unknown, client?: TestCertificate): Promise<HttpsReply> {
-  return new Promise((resolve, reject) => {
-    const request = https.request(
-      { host: '127.0.0.1', port: webhook.port, method: 'POST', path: '/validate', ca: tls.cert, cert: client?.cert, key: client?.key, agent: false, headers: { 'content-type': 'application/json' } },
-      (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text }));
-      },
-    );
-    request.on('error', reject);
-    request.end(JSON.stringify(body));
-  });
-}
+const validate = (body: unknown, client?: TestCertificate) =>
+  httpsCall({ port: webhook.port, ca: tls.cert, method: 'POST', path: '/validate', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, client });
 
 const answer = (reply: HttpsReply) => (JSON.parse(reply.text) as AdmissionAnswer).response;
 const operator = (route: string, headers: Record<string, string> = {}) => httpsCall({ port: webhook.port, ca: tls.cert, path: route, headers });
 const recentItems = async () => (JSON.parse((await operator('/audit/recent', operatorHeaders(fake))).text) as { items: AuditEntry[] }).items;
 
-function scrape(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port: webhook.metricsPort, path: '/metrics', agent: false }, (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => resolve(text));
-      })
-      .on('error', reject);
-  });
-}
+const scrape = async () => (await httpGet(webhook.metricsPort!, '/metrics')).text;
+/** The value of one series of a scrape; 0 when absent. */
+const sample = (text: string, name: string, labels: Record<string, string>) =>
+  samples(text, name).find((entry) => JSON.stringify(entry.labels) === JSON.stringify(labels))?.value ?? 0;
 
-const sample = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-
-beforeAll(() => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-security-'));
-  writeFileSync(path.join(dir, 'tls.crt'), tls.cert);
-  writeFileSync(path.join(dir, 'tls.key'), tls.key);
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 beforeEach(async () => {
   fake = await FakeApiServer.start();
-  fake.upsert(pod('web-1'));
-  fake.upsert(pod('web-2'));
-  fake.upsert(exhaustedPdb());
+  fake.upsert(webPod('web-1'));
+  fake.upsert(webPod('web-2'));
+  fake.upsert(exhaustedWebPdb());
   fake.auth.addToken('web-token', { username: 'system:serviceaccount:apps:web', groups: ['system:serviceaccounts', 'system:authenticated'] });
 });
 
@@ -182,7 +142,7 @@ describe('operator endpoints, delegated to the API server', () => {
 });
 
 describe('mTLS on /validate (--client-ca)', () => {
-  const clientCaPath = () => path.join(dir, 'client-ca.crt');
+  const clientCaPath = () => path.join(servingDir.path, 'client-ca.crt');
 
   beforeEach(() => writeFileSync(clientCaPath(), apiServerCa.cert));
 
@@ -203,8 +163,8 @@ describe('mTLS on /validate (--client-ca)', () => {
     expect(items.map((item) => [item.audit.pod, item.audit.caller])).toEqual([['shop/web-2', 'CN=kube-apiserver,O=system:masters']]);
     expect(fake.events.forPod('shop', 'web-1')).toEqual([]);
     const metrics = await scrape();
-    expect(sample(metrics, 'evictionguard_client_certificate_refusals_total{reason="missing"}')).toBe(1);
-    expect(sample(metrics, 'evictionguard_client_certificate_refusals_total{reason="untrusted"}')).toBe(1);
+    expect(sample(metrics, 'evictionguard_client_certificate_refusals_total', { reason: 'missing' })).toBe(1);
+    expect(sample(metrics, 'evictionguard_client_certificate_refusals_total', { reason: 'untrusted' })).toBe(1);
   });
 
   it('picks up a rotated client CA file without a restart', async () => {
@@ -228,7 +188,7 @@ describe('mTLS on /validate (--client-ca)', () => {
   });
 
   it('refuses to start without a readable client CA file', async () => {
-    await expect(startWebhook(liveServeOptions(dir, fake, { clientCa: path.join(dir, 'missing-ca.crt') }), captureLog('silent').logger)).rejects.toThrow(
+    await expect(startWebhook(liveServeOptions(servingDir.path, fake, { clientCa: path.join(servingDir.path, 'missing-ca.crt') }), captureLog('silent').logger)).rejects.toThrow(
       /^cannot read --client-ca .*missing-ca\.crt: ENOENT/,
     );
   });
@@ -250,8 +210,8 @@ describe('side effects only for believable reviews (mTLS off)', () => {
     expect(fake.events.list().map((event) => event.involvedObject?.name)).toEqual(['web-2']);
     expect((await recentItems()).map((item) => item.audit.pod)).toEqual(['shop/ghost-1', 'shop/web-1', 'shop/web-2']);
     const metrics = await scrape();
-    expect(sample(metrics, 'evictionguard_side_effects_skipped_total{effect="event",reason="pod-not-found"}')).toBe(1);
-    expect(sample(metrics, 'evictionguard_side_effects_skipped_total{effect="event",reason="uid-mismatch"}')).toBe(1);
+    expect(sample(metrics, 'evictionguard_side_effects_skipped_total', { effect: 'event', reason: 'pod-not-found' })).toBe(1);
+    expect(sample(metrics, 'evictionguard_side_effects_skipped_total', { effect: 'event', reason: 'uid-mismatch' })).toBe(1);
   });
 
   it('limits new Events per source address, counting what it refused', async () => {
@@ -262,14 +222,14 @@ describe('side effects only for believable reviews (mTLS off)', () => {
     expect(answer(await validate(review('web-1'))).allowed).toBe(false);
     await waitFor('the first Event to count both denials', () => fake.events.forPod('shop', 'web-1')[0]?.count === 2);
     expect(fake.events.forPod('shop', 'web-2')).toEqual([]);
-    expect(sample(await scrape(), 'evictionguard_side_effects_skipped_total{effect="event",reason="rate-limited"}')).toBe(1);
+    expect(sample(await scrape(), 'evictionguard_side_effects_skipped_total', { effect: 'event', reason: 'rate-limited' })).toBe(1);
   });
 });
 
 describe('operator endpoints without a cluster (demo or snapshot mode)', () => {
   it('answer loopback callers only, with no token to check', async () => {
     log = captureLog('info');
-    webhook = await startWebhook({ port: 0, tlsCert: path.join(dir, 'tls.crt'), tlsKey: path.join(dir, 'tls.key'), logLevel: 'silent', certDir: dir }, log.logger, demoClusterView());
+    webhook = await startWebhook({ port: 0, tlsCert: path.join(servingDir.path, 'tls.crt'), tlsKey: path.join(servingDir.path, 'tls.key'), logLevel: 'silent', certDir: servingDir.path }, log.logger, demoClusterView());
     running.add(webhook);
     expect(log.lines).toContainEqual(
       expect.objectContaining({ msg: 'operator endpoints answer loopback callers only: there is no API server to authorize against', routes: ['/readyz/details', '/audit/recent'] }),
@@ -277,15 +237,7 @@ describe('operator endpoints without a cluster (demo or snapshot mode)', () => {
     expect((await operator('/audit/recent')).status).toBe(200);
     expect((await operator('/readyz/details')).status).toBe(200);
     if (externalAddress === undefined) return;
-    const fromOutside = await new Promise<HttpsReply>((resolve, reject) => {
-      https
-        .get({ host: externalAddress, port: webhook.port, path: '/audit/recent', ca: tls.cert, agent: false }, (response) => {
-          let text = '';
-          response.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text }));
-        })
-        .on('error', reject);
-    });
+    const fromOutside = await httpsCall({ host: externalAddress, port: webhook.port, ca: tls.cert, path: '/audit/recent' });
     expect(fromOutside.status).toBe(403);
     expect(JSON.parse(fromOutside.text).error).toMatch(/only loopback callers are answered/);
   });

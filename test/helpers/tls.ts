@@ -23,13 +23,7 @@ export interface TestCertificateOptions {
 export function makeTestCertificate(options: TestCertificateOptions = {}): TestCertificate {
   const { commonName = 'localhost', dnsNames = ['localhost'], ipAddresses = ['127.0.0.1'], validDays = 2 } = options;
   const { pem: keyPem, forgeKey: privateKey } = rsaKey();
-
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.setRsaPublicKey(privateKey.n, privateKey.e);
-  cert.serialNumber = positiveSerial();
-  const now = Date.now();
-  cert.validity.notBefore = new Date(now - 60_000);
-  cert.validity.notAfter = new Date(now + validDays * 86_400_000);
+  const cert = unsignedCertificate(privateKey, validDays);
   const subject = [{ name: 'commonName', value: commonName }];
   cert.setSubject(subject);
   cert.setIssuer(subject);
@@ -37,10 +31,7 @@ export function makeTestCertificate(options: TestCertificateOptions = {}): TestC
     { name: 'basicConstraints', cA: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
     { name: 'extKeyUsage', serverAuth: true },
-    {
-      name: 'subjectAltName',
-      altNames: [...dnsNames.map((value) => ({ type: 2, value })), ...ipAddresses.map((ip) => ({ type: 7, ip }))],
-    },
+    { name: 'subjectAltName', altNames: altNames(dnsNames, ipAddresses) },
     { name: 'subjectKeyIdentifier' },
   ]);
   cert.sign(privateKey, forge.md.sha256.create());
@@ -69,21 +60,26 @@ function rsaKey(): { pem: string; forgeKey: forge.pki.rsa.PrivateKey } {
   return { pem: privateKey, forgeKey: forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey };
 }
 
-/** A positive serial whose DER integer is minimal: a leading 0x00 byte is "illegal padding" to OpenSSL 3. */
-function positiveSerial(): string {
+/** A certificate for the key, valid from a minute ago for `validDays`, with a random serial; subject, extensions and signature to add. */
+function unsignedCertificate(key: forge.pki.rsa.PrivateKey, validDays = 2): forge.pki.Certificate {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+  // A positive serial whose DER integer is minimal: a leading 0x00 byte is "illegal padding" to OpenSSL 3.
   const serial = randomBytes(16);
   serial[0] = serial[0] & 0x7f || 0x01;
-  return serial.toString('hex');
+  cert.serialNumber = serial.toString('hex');
+  const now = Date.now();
+  cert.validity.notBefore = new Date(now - 60_000);
+  cert.validity.notAfter = new Date(now + validDays * 86_400_000);
+  return cert;
 }
+
+const altNames = (dnsNames: string[], ipAddresses: string[]) => [...dnsNames.map((value) => ({ type: 2, value })), ...ipAddresses.map((ip) => ({ type: 7, ip }))];
 
 /** A CA for client certificates (no extKeyUsage, as CAs usually have none), made at test time. */
 export function makeTestAuthority(commonName = 'test-client-ca'): TestAuthority {
   const key = rsaKey();
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.setRsaPublicKey(key.forgeKey.n, key.forgeKey.e);
-  cert.serialNumber = positiveSerial();
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + 2 * 86_400_000);
+  const cert = unsignedCertificate(key.forgeKey);
   const subject = [{ name: 'commonName', value: commonName }];
   cert.setSubject(subject);
   cert.setIssuer(subject);
@@ -97,22 +93,18 @@ export function issueTestClientCertificate(authority: TestAuthority, options: Te
   const key = rsaKey();
   const caCert = forge.pki.certificateFromPem(authority.cert);
   const caKey = forge.pki.privateKeyFromPem(authority.key);
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.setRsaPublicKey(key.forgeKey.n, key.forgeKey.e);
-  cert.serialNumber = positiveSerial();
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + 2 * 86_400_000);
+  const cert = unsignedCertificate(key.forgeKey);
   cert.setSubject([
     ...(options.organization === undefined ? [] : [{ name: 'organizationName', value: options.organization }]),
     { name: 'commonName', value: options.commonName },
   ]);
   cert.setIssuer(caCert.subject.attributes);
-  const altNames = [...(options.dnsNames ?? []).map((value) => ({ type: 2, value })), ...(options.ipAddresses ?? []).map((ip) => ({ type: 7, ip }))];
+  const sans = altNames(options.dnsNames ?? [], options.ipAddresses ?? []);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', [options.extKeyUsage ?? 'clientAuth']: true },
-    ...(altNames.length > 0 ? [{ name: 'subjectAltName', altNames }] : []),
+    ...(sans.length > 0 ? [{ name: 'subjectAltName', altNames: sans }] : []),
   ]);
   cert.sign(caKey, forge.md.sha256.create());
   return { cert: forge.pki.certificateToPem(cert), key: key.pem };

@@ -18,6 +18,7 @@ import { evictionReview } from '../admission/reviews';
 import { captureLog } from '../helpers/log-capture';
 import { issueTestClientCertificate, makeTestAuthority, makeTestCertificate, type TestCertificate } from '../helpers/tls';
 import { waitFor } from '../e2e/harness';
+import { httpsCall } from '../server/https-client';
 
 const serving = makeTestCertificate();
 const apiServerCa = makeTestAuthority('apiserver-client-ca');
@@ -112,21 +113,10 @@ describe('/validate with --client-ca', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function call(urlPath: string, client?: TestCertificate, agent?: https.Agent): Promise<{ status: number; text: string; reusedSocket: boolean }> {
-    return new Promise((resolve, reject) => {
-      const request = https.request(
-        { host: '127.0.0.1', port: server.port, method: urlPath === '/validate' ? 'POST' : 'GET', path: urlPath, ca: serving.cert, cert: client?.cert, key: client?.key, agent: agent ?? false, headers: { 'content-type': 'application/json' } },
-        (response) => {
-          let text = '';
-          response.setEncoding('utf8');
-          response.on('data', (chunk: string) => (text += chunk));
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, text, reusedSocket: request.reusedSocket }));
-        },
-      );
-      request.on('error', reject);
-      request.end(urlPath === '/validate' ? JSON.stringify(evictionReview()) : undefined);
-    });
-  }
+  const call = (urlPath: string, client?: TestCertificate, agent?: https.Agent) =>
+    urlPath === '/validate'
+      ? httpsCall({ port: server.port, ca: serving.cert, method: 'POST', path: urlPath, body: JSON.stringify(evictionReview()), headers: { 'content-type': 'application/json' }, client, agent })
+      : httpsCall({ port: server.port, ca: serving.cert, path: urlPath, client, agent });
 
   async function refusals(): Promise<Record<string, number>> {
     const metric = await registry.getSingleMetric('evictionguard_client_certificate_refusals_total')!.get();

@@ -1,6 +1,8 @@
 // `npm run bench`, security section: what delegated access (TokenReview and SubjectAccessReview,
 // cached) and mTLS on /validate cost. Each figure is a ratio to the same express app and HTTPS
-// server without the check, measured in the same run (bench/security-server.ts runs both):
+// server without the check, measured in the same run, the two alternating in three slices of the
+// duration so that load from elsewhere on the machine falls on both (bench/security-server.ts
+// runs them):
 //   - /audit/recent with one reader's token (every answer from the cache) vs no check;
 //   - /audit/recent with a new token for every request (a TokenReview and a SubjectAccessReview
 //     per request, to a fake API server in its own process) vs no check, at 8 connections, below
@@ -21,6 +23,8 @@ export const benchToken = (index: number) => `bench-token-${index}`;
 const TOKENS = 200_000;
 const UNCACHED_CONNECTIONS = 8;
 const HANDSHAKES = 300;
+/** Each comparison alternates its two targets this many times. */
+const ROUNDS = 3;
 
 interface AutocannonResult {
   requests: { average: number };
@@ -56,7 +60,7 @@ export interface SecurityRun {
 
 export interface SecurityBenchResult {
   runs: SecurityRun[];
-  /** Throughput with the check / without it. */
+  /** Throughput with the check / without it: the median over alternating rounds. */
   cachedTokenRatio: number;
   uncachedTokenRatio: number;
   mtlsRatio: number;
@@ -98,7 +102,7 @@ async function load(name: string, target: Target, durationS: number): Promise<Se
 }
 
 /** Milliseconds per request over a new TLS connection each (no keep-alive, no session reuse). */
-async function perHandshakeMs(port: number, serverCa: string, client?: { cert: string; key: string }): Promise<number> {
+async function perHandshakeMs(requests: number, port: number, serverCa: string, client?: { cert: string; key: string }): Promise<number> {
   const once = () =>
     new Promise<void>((resolve, reject) => {
       https
@@ -108,10 +112,42 @@ async function perHandshakeMs(port: number, serverCa: string, client?: { cert: s
         })
         .on('error', reject);
     });
-  for (let warm = 0; warm < 20; warm++) await once();
   const started = performance.now();
-  for (let index = 0; index < HANDSHAKES; index++) await once();
-  return (performance.now() - started) / HANDSHAKES;
+  for (let index = 0; index < requests; index++) await once();
+  return (performance.now() - started) / requests;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+
+/** Several runs of one target as one: mean throughput and p50, worst p99, failures added up. */
+function merged(runs: SecurityRun[]): SecurityRun {
+  return {
+    name: runs[0].name,
+    requestsPerSecond: mean(runs.map((run) => run.requestsPerSecond)),
+    p50Ms: mean(runs.map((run) => run.p50Ms)),
+    p99Ms: Math.max(...runs.map((run) => run.p99Ms)),
+    failures: runs.reduce((sum, run) => sum + run.failures, 0),
+  };
+}
+
+/**
+ * The target without the check and with it, in alternating slices of the duration, so that load
+ * from elsewhere on the machine falls on both alike; the ratio is the median of the slices' ratios.
+ */
+async function compare(without: Target & { name: string }, withCheck: Target & { name: string }, durationS: number, warmupS: number) {
+  await load(`${without.name} (warm-up)`, without, warmupS);
+  await load(`${withCheck.name} (warm-up)`, withCheck, warmupS);
+  const sliceS = Math.max(2, Math.round(durationS / ROUNDS));
+  const runs: { without: SecurityRun[]; with: SecurityRun[] } = { without: [], with: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    runs.without.push(await load(without.name, without, sliceS));
+    runs.with.push(await load(withCheck.name, withCheck, sliceS));
+  }
+  return {
+    runs: [merged(runs.without), merged(runs.with)],
+    ratio: median(runs.with.map((run, round) => run.requestsPerSecond / runs.without[round].requestsPerSecond)),
+  };
 }
 
 const REVIEW = JSON.stringify(evictionReview());
@@ -135,32 +171,37 @@ export async function benchSecurity(context: SecurityBenchContext): Promise<Secu
     port(context.start(script, ['app', 'mtls', certPath, keyPath, clientCaPath]), 'the mTLS app'),
   ]);
 
-  const measure = async (name: string, target: Target) => {
-    await load(`${name} (warm-up)`, target, warmupS);
-    return load(name, target, durationS);
-  };
   const recent = { path: '/audit/recent?limit=10', connections };
   const oneToken = () => ({ authorization: `Bearer ${benchToken(0)}` });
-  // The warm-up spends tokens too: the measured run starts past them.
+  // Every request of the uncached runs, warm-up included, spends a token of its own.
   let nextToken = 1;
   const newToken = () => ({ authorization: `Bearer ${benchToken(nextToken++ % TOKENS)}` });
-
-  const openRecent = await measure('/audit/recent, no check', { ...recent, port: open });
-  const cached = await measure('/audit/recent, cached token', { ...recent, port: delegated, headers: oneToken });
-  const openFew = await measure(`/audit/recent, no check, ${UNCACHED_CONNECTIONS} conn`, { ...recent, port: open, connections: UNCACHED_CONNECTIONS });
-  const uncached = await measure(`/audit/recent, new token, ${UNCACHED_CONNECTIONS} conn`, { ...recent, port: delegated, connections: UNCACHED_CONNECTIONS, headers: newToken });
+  const few = { ...recent, connections: UNCACHED_CONNECTIONS };
   const validate = { path: '/validate', method: 'POST' as const, body: REVIEW, connections };
-  const plainValidate = await measure('/validate, no client cert', { ...validate, port: plain });
-  const mtlsValidate = await measure('/validate, mTLS', { ...validate, port: mtls, tlsOptions: apiServerClient });
-  const handshakeMs = { plain: await perHandshakeMs(plain, serverCa), mtls: await perHandshakeMs(mtls, serverCa, apiServerClient) };
+
+  const cached = await compare({ ...recent, name: '/audit/recent, no check', port: open }, { ...recent, name: '/audit/recent, cached token', port: delegated, headers: oneToken }, durationS, warmupS);
+  const uncached = await compare(
+    { ...few, name: `/audit/recent, no check, ${UNCACHED_CONNECTIONS} conn`, port: open },
+    { ...few, name: `/audit/recent, new token, ${UNCACHED_CONNECTIONS} conn`, port: delegated, headers: newToken },
+    durationS,
+    warmupS,
+  );
+  const mtlsValidate = await compare({ ...validate, name: '/validate, no client cert', port: plain }, { ...validate, name: '/validate, mTLS', port: mtls, tlsOptions: apiServerClient }, durationS, warmupS);
+
+  await perHandshakeMs(20, plain, serverCa);
+  await perHandshakeMs(20, mtls, serverCa, apiServerClient);
+  const handshakes: { plain: number; mtls: number }[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    handshakes.push({ plain: await perHandshakeMs(HANDSHAKES / ROUNDS, plain, serverCa), mtls: await perHandshakeMs(HANDSHAKES / ROUNDS, mtls, serverCa, apiServerClient) });
+  }
 
   return {
-    runs: [openRecent, cached, openFew, uncached, plainValidate, mtlsValidate],
-    cachedTokenRatio: cached.requestsPerSecond / openRecent.requestsPerSecond,
-    uncachedTokenRatio: uncached.requestsPerSecond / openFew.requestsPerSecond,
-    mtlsRatio: mtlsValidate.requestsPerSecond / plainValidate.requestsPerSecond,
-    mtlsHandshakeRatio: handshakeMs.mtls / handshakeMs.plain,
-    handshakeMs,
+    runs: [...cached.runs, ...uncached.runs, ...mtlsValidate.runs],
+    cachedTokenRatio: cached.ratio,
+    uncachedTokenRatio: uncached.ratio,
+    mtlsRatio: mtlsValidate.ratio,
+    mtlsHandshakeRatio: median(handshakes.map((round) => round.mtls / round.plain)),
+    handshakeMs: { plain: mean(handshakes.map((round) => round.plain)), mtls: mean(handshakes.map((round) => round.mtls)) },
   };
 }
 

@@ -64,35 +64,38 @@ export function operatorOnly(gate: OperatorGate, options: OperatorOnlyOptions): 
   const { logger, metrics } = options;
   return async (req: Request, res: Response, next) => {
     const token = bearerToken(req.headers.authorization);
+    // The route's own path, not the request's: express also routes /AUDIT/RECENT/ here, and RBAC
+    // must be asked about the one URL the reader role names.
+    const path = typeof req.route?.path === 'string' ? req.route.path : req.path;
     const decision: AccessDecision =
       token === null
         ? { outcome: 'unauthenticated', problem: 'the Authorization header is not "Bearer <token>"' }
-        : await gate.admit({ token, path: req.path, remoteAddress: req.socket.remoteAddress });
+        : await gate.admit({ token, path, remoteAddress: req.socket.remoteAddress });
     metrics?.countOperatorRequest(decision.outcome);
     res.set('Cache-Control', 'no-store');
     switch (decision.outcome) {
       case 'allowed':
-        logger.debug({ user: decision.user, path: req.path }, 'operator request allowed');
+        logger.debug({ user: decision.user, path }, 'operator request allowed');
         next();
         return;
       case 'unauthenticated':
-        logger.debug({ path: req.path, problem: decision.problem, remoteAddress: req.socket.remoteAddress }, 'operator request refused: unauthenticated');
+        logger.debug({ path, problem: decision.problem, remoteAddress: req.socket.remoteAddress }, 'operator request refused: unauthenticated');
         res.set('WWW-Authenticate', 'Bearer realm="eviction-guard"');
         res.status(401).json({ error: `Unauthorized: ${decision.problem}. Send "Authorization: Bearer <token>" (e.g. from kubectl create token)` });
         return;
       case 'forbidden':
-        logger.debug({ user: decision.user, path: req.path, remoteAddress: req.socket.remoteAddress }, 'operator request refused: forbidden');
+        logger.debug({ user: decision.user, path, remoteAddress: req.socket.remoteAddress }, 'operator request refused: forbidden');
         // The API server's own wording for a non-resource URL (k8s.io/apiserver responsewriters.forbiddenMessage).
-        res.status(403).json({ error: `forbidden: User "${decision.user}" cannot get path "${req.path}"${decision.reason ? `: ${decision.reason}` : ''}` });
+        res.status(403).json({ error: `forbidden: User "${decision.user}" cannot get path "${path}"${decision.reason ? `: ${decision.reason}` : ''}` });
         return;
       case 'busy':
-        logger.warn({ path: req.path, problem: decision.problem }, 'operator request refused: too many access reviews in flight');
+        logger.warn({ path, problem: decision.problem }, 'operator request refused: too many access reviews in flight');
         res.set('Retry-After', RETRY_AFTER_SECONDS);
         res.status(429).json({ error: 'too many requests are being authorized right now; retry shortly' });
         return;
       case 'unavailable':
         // The reason (e.g. the webhook lacks RBAC for tokenreviews) is for the operator's log, not the caller.
-        logger.warn({ path: req.path, problem: decision.problem }, 'operator request refused: the API server could not review the caller');
+        logger.warn({ path, problem: decision.problem }, 'operator request refused: the API server could not review the caller');
         res.set('Retry-After', RETRY_AFTER_SECONDS);
         res.status(503).json({ error: 'cannot verify the caller with the API server right now; retry shortly' });
         return;

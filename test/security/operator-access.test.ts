@@ -52,6 +52,12 @@ describe('operatorOnly', () => {
     expect(admitted).toEqual([{ token: 'alice-token', path: '/audit/recent', remoteAddress: '127.0.0.1' }]);
   });
 
+  it('asks about the route\'s own path whatever case or trailing slash the request used', async () => {
+    decision = { outcome: 'allowed', user: 'alice' };
+    expect((await fetch(`${base}/AUDIT/Recent/?limit=1`, { headers: { authorization: 'Bearer alice-token' } })).status).toBe(200);
+    expect(admitted.map((caller) => caller.path)).toEqual(['/audit/recent']);
+  });
+
   it('answers 401 with a Bearer challenge for an unauthenticated caller', async () => {
     decision = { outcome: 'unauthenticated', problem: 'no bearer token' };
     const reply = await get();

@@ -10,7 +10,7 @@ import { FakeApiServer } from '../fake-apiserver';
 import { evictionPolicyObject, namespaceObject, pdbObject, podObject, workloadObject } from '../helpers/objects';
 import { makeTestCertificate } from '../helpers/tls';
 import { httpsCall, postJson } from '../server/https-client';
-import { liveServeOptions, useServingPairDir, waitFor, type AdmissionAnswer } from './harness';
+import { liveServeOptions, operatorHeaders, useServingPairDir, waitFor, type AdmissionAnswer } from './harness';
 
 const tls = makeTestCertificate();
 const servingDir = useServingPairDir('e2e-reservations-', tls);
@@ -60,7 +60,7 @@ async function startReplicas(count: number, overrides: Partial<ServeOptions> = {
     replicas.push(await startWebhook(options, createLogger('silent')));
   }
   await waitFor('every replica ready with the policy loaded', async () => {
-    const details = await Promise.all(replicas.map(async (replica) => (await httpsCall({ port: replica.port, ca: tls.cert, path: '/readyz' })).text));
+    const details = await Promise.all(replicas.map(async (replica) => (await httpsCall({ port: replica.port, ca: tls.cert, path: '/readyz/details', headers: operatorHeaders(fake) })).text));
     return details.every((text) => (JSON.parse(text) as { synced: boolean; policies: { loaded: string[] } }).policies.loaded.includes('two-at-a-time'));
   });
 }

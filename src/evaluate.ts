@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { contextFromFacts } from './cluster/context';
 import type { ClusterView } from './cluster/view';
 import { decide, failOpenVerdict } from './decide';
-import type { EvictionAttempt, EvictionFacts, ReservationView, Verdict } from './domain';
+import type { EvictionAttempt, EvictionFacts, PodFacts, ReservationView, Verdict } from './domain';
 import type { DecisionContext } from './audit/record';
 import type { PolicyEvaluation } from './policy/engine';
 import type { PolicyCheckInputs } from './policy/service';
@@ -26,10 +26,11 @@ export interface EvaluateOptions {
   /** Reserves the evictions that counting rules claim; without one (check, the tools) nothing is reserved. */
   reserver?: Reserver;
   /**
-   * May this request write a reservation? Default true. A request that may not (one that is not
-   * believable enough for side effects) is still counted against the reservations, as a dry run is.
+   * May this request write a reservation for the pod, as read? Default yes. A request that may not
+   * (one not believable enough for side effects: security/side-effects.ts) is still counted against
+   * the reservations, as a dry run is. Asked only when a reservation would be written.
    */
-  mayReserve?: boolean;
+  mayReserve?: (pod: PodFacts) => boolean;
 }
 
 export interface EvictionDecision {
@@ -124,7 +125,7 @@ export async function evaluateEviction(
     claims: policies.claims.map((claim) => claim.scope),
     peers: (scope) => counted.context!.peers(scope.scope),
     decide: (reservations) => ({ allowed: decideWith(reservations).allowed, claims: policies.claims.map((claim) => claim.scope) }),
-    write: !attempt.dryRun && (options.mayReserve ?? true),
+    write: !attempt.dryRun && (options.mayReserve === undefined || options.mayReserve(pod)),
     dryRun: attempt.dryRun,
     deadline: Math.min(Date.now() + RESERVATION_BUDGET_MS, startedAt + ANSWER_DEADLINE_MS),
   });

@@ -133,7 +133,7 @@ describe('evaluateEviction()', () => {
       store = new MemoryReservationStore();
       reserver = new Reserver({ store, ttlMs: 60_000, instance: 'replica-a' });
     });
-    const evict = (name: string, check: PolicyCheck, overrides: Partial<EvictionAttempt> = {}, mayReserve?: boolean) =>
+    const evict = (name: string, check: PolicyCheck, overrides: Partial<EvictionAttempt> = {}, mayReserve?: () => boolean) =>
       evaluateEviction(attemptFor(name, overrides), viewOf(async () => factsOf(name), async () => factsOf(name)), check, { reserver, mayReserve });
     const reservedNames = () => store.all().flatMap((record) => record.entries.map((entry) => entry.name));
 
@@ -151,9 +151,18 @@ describe('evaluateEviction()', () => {
       expect((await evict('web-1', oneAtATime())).context.reservation?.result).toBe('held');
     });
 
+    it('asks mayReserve about the pod as read, only when it would write', async () => {
+      const mayReserve = jest.fn(() => true);
+      await evict('web-1', oneAtATime(), { dryRun: true }, mayReserve);
+      expect(mayReserve).not.toHaveBeenCalled();
+      await evict('web-1', oneAtATime(), {}, mayReserve);
+      expect(mayReserve).toHaveBeenCalledWith(expect.objectContaining({ namespace: 'shop', name: 'web-1' }));
+      expect(reservedNames()).toEqual(['web-1']);
+    });
+
     it('counts reservations for a dry run and a request that may not write, and writes none', async () => {
       expect((await evict('web-1', oneAtATime(), { dryRun: true })).context.reservation?.result).toBe('dry-run');
-      expect((await evict('web-1', oneAtATime(), {}, false)).context.reservation?.result).toBe('skipped');
+      expect((await evict('web-1', oneAtATime(), {}, () => false)).context.reservation?.result).toBe('skipped');
       expect(reservedNames()).toEqual([]);
       await evict('web-1', oneAtATime());
       expect((await evict('web-2', oneAtATime(), { dryRun: true })).verdict.status?.code).toBe(429);

@@ -212,7 +212,10 @@ export async function startWebhook(options: ServeOptions, logger = createLogger(
     verifyCaller: security.verifyCaller,
     operatorAccess: security.operatorAccess,
     handleEviction: async (attempt, origin) => {
-      const { verdict, context } = await evaluateEviction(attempt, view, policies.evaluate, { reserver: reservations.reserver });
+      const { verdict, context } = await evaluateEviction(attempt, view, policies.evaluate, {
+        reserver: reservations.reserver,
+        mayReserve: (pod) => security.sideEffects.mayWrite('reservation', attempt, pod.uid, origin),
+      });
       observability.trail.record(attempt, verdict, { ...context, origin });
       return verdict;
     },

@@ -108,6 +108,11 @@ export class SideEffectGuard {
     return refusal === undefined;
   }
 
+  /** isBelievable, then admit: for an effect that writes every time (a reservation). */
+  mayWrite(effect: SideEffect, attempt: EvictionAttempt, podUid: string | undefined, origin: RequestOrigin | undefined): boolean {
+    return this.isBelievable(effect, attempt, podUid, origin) && this.admit(effect, origin);
+  }
+
   /** One more write of `effect` for the origin's source address, within its rate. */
   admit(effect: SideEffect, origin: RequestOrigin | undefined): boolean {
     const admitted = this.limiters[effect].take(origin?.sourceAddress ?? 'unknown');

@@ -9,7 +9,9 @@
 // requires; a Service with several endpoints gets its calls in turn, as kube-proxy spreads the
 // API server's connections over a Service's ready endpoints); caBundle is the only trust (an empty one means the system roots); timeoutSeconds
 // (default 10) bounds the call; failurePolicy (default Fail) decides what a failed call means.
-// A denial is wrapped exactly as ToStatusErr does.
+// A denial is wrapped exactly as ToStatusErr does. A client certificate is presented when
+// `clientCertificates` holds one for the webhook, as the kubeconfig of the API server's
+// AdmissionConfiguration provides it (docs/security.md).
 import { randomUUID } from 'node:crypto';
 import https from 'node:https';
 import { isIP } from 'node:net';
@@ -170,6 +172,8 @@ interface WebhookTarget {
   port: number;
   servername: string;
   path: string;
+  /** The kubeconfig user whose credentials the API server sends this webhook. */
+  kubeconfigUser: string;
 }
 
 /** Go's words for what went wrong on the wire, so messages read as the API server's. */
@@ -198,6 +202,11 @@ export class FakeAdmission {
   readonly calls: WebhookCall[] = [];
   /** Calls made to each service so far: the next one goes to the endpoint after the last. */
   private readonly callsByService = new Map<string, number>();
+  /**
+   * TLS client certificates to present, by the user name of the AdmissionConfiguration's kubeconfig:
+   * a Service's `<name>.<namespace>.svc` (with `:<port>` when not 443), or a URL's host[:port].
+   */
+  readonly clientCertificates = new Map<string, { cert: string; key: string }>();
 
   constructor(private readonly store: AdmissionStore) {}
 
@@ -312,7 +321,8 @@ export class FakeAdmission {
     if (url !== undefined) {
       const parsed = new URL(url);
       const path = `${parsed.pathname}${parsed.search === '' ? '?' : `${parsed.search}&`}${timeout}`;
-      return { url: `${url}${parsed.search === '' ? '?' : '&'}${timeout}`, host: parsed.hostname, port: Number(parsed.port || 443), servername: parsed.hostname, path };
+      const kubeconfigUser = parsed.port === '' ? parsed.hostname : `${parsed.hostname}:${parsed.port}`;
+      return { url: `${url}${parsed.search === '' ? '?' : '&'}${timeout}`, host: parsed.hostname, port: Number(parsed.port || 443), servername: parsed.hostname, path, kubeconfigUser };
     }
     if (service !== undefined) {
       const servername = `${service.name}.${service.namespace}.svc`;
@@ -324,13 +334,14 @@ export class FakeAdmission {
       const turn = this.callsByService.get(key) ?? 0;
       this.callsByService.set(key, turn + 1);
       const endpoint = endpoints[turn % endpoints.length];
-      return { url: `https://${servername}:${port}${path}`, host: endpoint.host, port: endpoint.port, servername, path };
+      return { url: `https://${servername}:${port}${path}`, host: endpoint.host, port: endpoint.port, servername, path, kubeconfigUser: port === 443 ? servername : `${servername}:${port}` };
     }
     throw new Error('clientConfig has neither url nor service');
   }
 
   private post(target: WebhookTarget, caBundle: string | undefined, body: string, timeoutSeconds: number): Promise<Json> {
     const ca = caBundle ? Buffer.from(caBundle, 'base64').toString('utf8') : undefined;
+    const client = this.clientCertificates.get(target.kubeconfigUser);
     return new Promise((resolve, reject) => {
       const request = https.request(
         {
@@ -342,6 +353,7 @@ export class FakeAdmission {
           method: 'POST',
           headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Content-Length': Buffer.byteLength(body) },
           ...(ca === undefined ? {} : { ca }),
+          ...(client === undefined ? {} : { cert: client.cert, key: client.key }),
           minVersion: 'TLSv1.2',
           agent: false,
         },

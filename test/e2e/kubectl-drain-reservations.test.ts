@@ -22,7 +22,7 @@ import type { PodDeletion } from '../fake-eviction';
 import { evictionPolicyObject, namespaceObject, podObject, workloadObject } from '../helpers/objects';
 import { makeTestCertificate } from '../helpers/tls';
 import { httpsCall } from '../server/https-client';
-import { liveServeOptions, useServingPairDir, waitFor } from './harness';
+import { liveServeOptions, operatorHeaders, useServingPairDir, waitFor } from './harness';
 import { kubectlDrain, kubectlFor, routeWebhookService, WEBHOOK_DNS_NAME, WEBHOOK_NAME, webhookConfiguration } from './kubectl';
 
 const kubectl = kubectlFor(__filename);
@@ -84,7 +84,7 @@ async function startReplicas(count: number): Promise<void> {
   }
   routeWebhookService(fake, replicas.map((replica) => replica.port));
   await waitFor('every replica synced with the policy loaded', async () => {
-    const details = await Promise.all(replicas.map(async (replica) => (await httpsCall({ port: replica.port, ca: tls.cert, path: '/readyz' })).text));
+    const details = await Promise.all(replicas.map(async (replica) => (await httpsCall({ port: replica.port, ca: tls.cert, path: '/readyz/details', headers: operatorHeaders(fake) })).text));
     return details.every((text) => {
       const ready = JSON.parse(text) as { synced: boolean; policies: { loaded: string[] } };
       return ready.synced && ready.policies.loaded.includes(POLICY);

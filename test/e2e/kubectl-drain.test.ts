@@ -13,7 +13,7 @@ import { FakeApiServer } from '../fake-apiserver';
 import { evictionPolicyObject, namespaceObject, pdbObject, podObject, workloadObject } from '../helpers/objects';
 import { makeTestCertificate } from '../helpers/tls';
 import { httpsCall } from '../server/https-client';
-import { liveServeOptions, useServingPairDir, waitFor } from './harness';
+import { liveServeOptions, operatorHeaders, useServingPairDir, waitFor } from './harness';
 import { kubectlDrain, kubectlFor, routeWebhookService, WEBHOOK_DNS_NAME, WEBHOOK_NAME, webhookConfiguration, type DrainRun } from './kubectl';
 
 const kubectl = kubectlFor(__filename);
@@ -181,7 +181,7 @@ describeWithKubectl('kubectl drain through the fake API server and the webhook',
     fake.upsert(evictionPolicyObject('protect-web', { match: { podSelector: { matchLabels: { app: 'web' } } }, rules: [{ protect: {} }] }));
     await startGuard();
     await waitFor('the policy', async () => {
-      const reply = await httpsCall({ port: webhook!.port, ca: tls.cert, path: '/readyz' });
+      const reply = await httpsCall({ port: webhook!.port, ca: tls.cert, path: '/readyz/details', headers: operatorHeaders(fake) });
       return (JSON.parse(reply.text) as { policies: { loaded: string[] } }).policies.loaded.includes('protect-web');
     });
     const run = await drain('node-1').done;

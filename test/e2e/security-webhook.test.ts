@@ -10,17 +10,34 @@ import { demoClusterView } from '../../src/cluster/snapshot';
 import type { AuditEntry } from '../../src/audit/trail';
 import { evictionReview } from '../admission/reviews';
 import { FakeApiServer } from '../fake-apiserver';
+import { evictionPolicyObject, namespaceObject } from '../helpers/objects';
 import { captureLog, WARN } from '../helpers/log-capture';
 import { issueTestClientCertificate, makeTestAuthority, makeTestCertificate, type TestCertificate } from '../helpers/tls';
 import { httpsCall, type HttpsReply } from '../server/https-client';
-import { exhaustedWebPdb, httpGet, liveServeOptions, operatorHeaders, samples, useServingPairDir, waitFor, webPod, type AdmissionAnswer } from './harness';
+import { routeWebhookService, WEBHOOK_DNS_NAME, webhookConfiguration } from './kubectl';
+import {
+  exhaustedWebPdb,
+  httpGet,
+  liveServeOptions,
+  openWebPdb,
+  operatorHeaders,
+  samples,
+  useServingPairDir,
+  waitFor,
+  webPod,
+  type AdmissionAnswer,
+} from './harness';
 
 /** A non-loopback address of this machine, to call from as a pod would; undefined when there is none. */
 const externalAddress = Object.values(os.networkInterfaces())
   .flat()
   .find((entry) => entry !== undefined && entry.family === 'IPv4' && !entry.internal)?.address;
 
-const tls = makeTestCertificate({ ipAddresses: ['127.0.0.1', ...(externalAddress ? [externalAddress] : [])] });
+// Valid for the Service name too: the fake API server's own admission calls check it.
+const tls = makeTestCertificate({
+  dnsNames: ['localhost', WEBHOOK_DNS_NAME],
+  ipAddresses: ['127.0.0.1', ...(externalAddress ? [externalAddress] : [])],
+});
 const apiServerCa = makeTestAuthority('apiserver-client-ca');
 const otherCa = makeTestAuthority('someone-else-ca');
 const apiServerClient = issueTestClientCertificate(apiServerCa, { commonName: 'kube-apiserver', organization: 'system:masters' });
@@ -167,6 +184,36 @@ describe('mTLS on /validate (--client-ca)', () => {
     expect(sample(metrics, 'evictionguard_client_certificate_refusals_total', { reason: 'untrusted' })).toBe(1);
   });
 
+  it('answers the API server when its AdmissionConfiguration gives it the client certificate, and only then', async () => {
+    await start({ clientCa: clientCaPath(), clientNames: ['kube-apiserver'] });
+    fake.upsert(namespaceObject('shop'));
+    fake.upsert(webhookConfiguration(tls.cert));
+    routeWebhookService(fake, [webhook.port]);
+    const evictThroughApiServer = (name: string) =>
+      httpsCall({
+        port: Number(new URL(fake.url).port),
+        ca: fake.ca,
+        method: 'POST',
+        path: `/api/v1/namespaces/shop/pods/${name}/eviction`,
+        headers: { authorization: `Bearer ${fake.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace: 'shop' } }),
+      });
+
+    // No client certificate configured: the webhook refuses the call, and under failurePolicy
+    // Ignore the API server decides alone (its own bare 429).
+    const unchecked = await evictThroughApiServer('web-1');
+    expect(unchecked.status).toBe(429);
+    expect(unchecked.text).not.toContain('[pdb/budget]');
+    expect(fake.admission.calls.map((call) => call.outcome)).toEqual([expect.stringContaining('the server responded with the status code 401')]);
+
+    fake.admission.clientCertificates.set(WEBHOOK_DNS_NAME, apiServerClient);
+    const checked = await evictThroughApiServer('web-1');
+    expect(checked.status).toBe(429);
+    expect(checked.text).toContain('[pdb/budget] PDB shop/web-pdb');
+    expect(fake.admission.calls.at(-1)?.outcome).toBe('denied');
+    expect((await recentItems()).map((item) => item.audit.caller)).toEqual(['CN=kube-apiserver,O=system:masters']);
+  });
+
   it('picks up a rotated client CA file without a restart', async () => {
     await start({ clientCa: clientCaPath(), tlsReload: { debounceMs: 20, pollIntervalMs: 100 } });
     expect((await validate(review('web-1'), otherClient)).status).toBe(401);
@@ -223,6 +270,29 @@ describe('side effects only for believable reviews (mTLS off)', () => {
     await waitFor('the first Event to count both denials', () => fake.events.forPod('shop', 'web-1')[0]?.count === 2);
     expect(fake.events.forPod('shop', 'web-2')).toEqual([]);
     expect(sample(await scrape(), 'evictionguard_side_effects_skipped_total', { effect: 'event', reason: 'rate-limited' })).toBe(1);
+  });
+});
+
+describe('reservations only for believable reviews', () => {
+  it('writes no reservation Lease for a review naming another pod\'s uid, and writes one for the real review', async () => {
+    fake.upsert(openWebPdb());
+    fake.upsert(evictionPolicyObject('one-at-a-time', { rules: [{ maxDisruptions: { per: 'owner', count: 1 } }] }));
+    await start({ reservationNamespace: 'eviction-guard', reservationTtlMs: 60_000 });
+    await waitFor('the policy', async () => {
+      const details = JSON.parse((await operator('/readyz/details', operatorHeaders(fake))).text) as { policies: { loaded: string[] } };
+      return details.policies.loaded.includes('one-at-a-time');
+    });
+    const leaseWrites = () => fake.leases.calls.filter((call) => call.method !== 'GET');
+
+    expect(answer(await validate(review('web-1', { preconditions: { uid: 'uid-of-a-deleted-pod' } }))).allowed).toBe(true);
+    expect(leaseWrites()).toEqual([]);
+    expect(answer(await validate(review('web-1', { preconditions: { uid: 'web-1-uid' } }))).allowed).toBe(true);
+    expect(leaseWrites().length).toBeGreaterThanOrEqual(1);
+    // The reserved pod now counts: another pod of the owner waits.
+    expect(answer(await validate(review('web-2'))).status?.code).toBe(429);
+
+    expect((await recentItems()).map((item) => item.audit.reservation?.result)).toEqual(['skipped', 'reserved', 'denied']);
+    expect(sample(await scrape(), 'evictionguard_side_effects_skipped_total', { effect: 'reservation', reason: 'uid-mismatch' })).toBe(1);
   });
 });
 

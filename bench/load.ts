@@ -31,6 +31,13 @@ export interface LoadRequest {
   connections: number;
   stream: Stream;
   countDenials: boolean;
+  /**
+   * A GET of this path instead of the stream's POST /validate, with a bearer token: one fixed
+   * token, or a new one per request, `<prefix><n>` counting up from `from` (the security bench).
+   */
+  get?: { path: string; token?: string; tokens?: { prefix: string; from: number } };
+  /** A TLS client certificate (PEM) to present on every connection. */
+  clientCertificate?: { cert: string; key: string };
 }
 
 export interface LoadResult {
@@ -80,27 +87,31 @@ async function drive(request: LoadRequest): Promise<LoadResult> {
   let uid = 0;
   let denials = 0;
   let answers = 0;
+  const review = {
+    method: 'POST',
+    path: '/validate',
+    headers: { 'content-type': 'application/json' },
+    setupRequest: (options: Record<string, unknown>) => {
+      const { namespace, pod } = targets.next().value as { namespace: string; pod: string };
+      return { ...options, body: admissionReview(`bench-${++uid}`, namespace, pod) };
+    },
+    onResponse: request.countDenials
+      ? (_status: number, body: string) => {
+          answers++;
+          if (body.includes('"allowed":false')) denials++;
+        }
+      : undefined,
+  };
+  const { get } = request;
+  let nextToken = get?.tokens?.from ?? 0;
+  const bearer = () => (get?.tokens ? `${get.tokens.prefix}${nextToken++}` : get?.token);
+  const read = get && { method: 'GET', path: get.path, setupRequest: (options: Record<string, unknown>) => ({ ...options, headers: { authorization: `Bearer ${bearer()}` } }) };
   const result = await autocannon({
     url: `https://127.0.0.1:${request.port}`,
     connections: request.connections,
     duration: request.durationS,
-    requests: [
-      {
-        method: 'POST',
-        path: '/validate',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (options: Record<string, unknown>) => {
-          const { namespace, pod } = targets.next().value as { namespace: string; pod: string };
-          return { ...options, body: admissionReview(`bench-${++uid}`, namespace, pod) };
-        },
-        onResponse: request.countDenials
-          ? (_status: number, body: string) => {
-              answers++;
-              if (body.includes('"allowed":false')) denials++;
-            }
-          : undefined,
-      },
-    ],
+    ...(request.clientCertificate === undefined ? {} : { tlsOptions: request.clientCertificate }),
+    requests: [read ?? review],
   });
   return {
     name: request.name,

@@ -182,7 +182,7 @@ async function main(): Promise<void> {
     memoryMb,
   });
   process.stdout.write(`\n${continuousLint.rows.join('\n')}\n`);
-  const security = await benchSecurity({ dir, certPath, keyPath, serverCa: tls.cert, durationS: DURATION_S, warmupS: WARMUP_S, connections: CONNECTIONS, start, firstLine });
+  const security = await benchSecurity({ dir, certPath, keyPath, serverCa: tls.cert, durationS: DURATION_S, warmupS: WARMUP_S, connections: CONNECTIONS });
   process.stdout.write(`\n${securityReport(security)}\n`);
 
   const resultsDir = path.join(ROOT, 'bench/results');

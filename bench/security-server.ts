@@ -19,13 +19,13 @@ import { delegatedGate, operatorOnly } from '../src/security/operator-access';
 import { createApp, OPERATOR_ROUTES } from '../src/server/app';
 import { startHttpsServer } from '../src/server/https';
 import { FakeApiServer } from '../test/fake-apiserver';
-import { benchToken } from './security';
+import { BENCH_TOKEN_PREFIX } from './security';
 
 const BENCH_READER = { username: 'bench-reader', groups: ['readers', 'system:authenticated'] };
 
 async function fakeApi(dir: string, tokens: number): Promise<void> {
   const fake = await FakeApiServer.start();
-  for (let index = 0; index < tokens; index++) fake.auth.addToken(benchToken(index), BENCH_READER);
+  for (let index = 0; index < tokens; index++) fake.auth.addToken(`${BENCH_TOKEN_PREFIX}${index}`, BENCH_READER);
   fake.auth.grant({ group: 'readers' }, [...OPERATOR_ROUTES]);
   process.stdout.write(`${JSON.stringify({ kubeconfig: fake.writeKubeconfig(dir) })}\n`);
   process.on('SIGTERM', () => void fake.close().then(() => process.exit(0)));

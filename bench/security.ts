@@ -13,42 +13,29 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { evictionReview } from '../test/admission/reviews';
 import { issueTestClientCertificate, makeTestAuthority } from '../test/helpers/tls';
+import { runLoad, type LoadRequest } from './load';
+import { cpuTimeMs, firstLine, start } from './processes';
 
-export const benchToken = (index: number) => `bench-token-${index}`;
+export const BENCH_TOKEN_PREFIX = 'bench-token-';
 
-/** Enough distinct valid tokens that the uncached run never repeats one. */
+/** Enough distinct valid tokens that the uncached runs never repeat one. */
 const TOKENS = 200_000;
 const UNCACHED_CONNECTIONS = 8;
 const HANDSHAKES = 300;
 /** Each comparison alternates its two targets this many times. */
 const ROUNDS = 3;
 
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number };
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-}
-type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const autocannon = require('autocannon') as Autocannon;
-
-export interface SecurityBenchContext {
+export interface SecurityBenchOptions {
   dir: string;
   certPath: string;
   keyPath: string;
+  /** The serving certificate, trusted by the handshake runs. */
   serverCa: string;
   durationS: number;
   warmupS: number;
   connections: number;
-  /** run.ts's child starter and first-line reader, so the children are stopped with the others. */
-  start(script: string, args: string[]): ChildProcess;
-  firstLine<T>(child: ChildProcess, accept: (line: string) => T | undefined, what: string): Promise<T>;
 }
 
 export interface SecurityRun {
@@ -77,74 +64,42 @@ export interface SecurityBenchResult {
   handshakeCpuUs: { plain: number; mtls: number };
 }
 
-interface Target {
+interface Server {
   port: number;
-  /** The server's process, whose CPU time is read. */
   pid: number;
-  path: string;
-  method?: 'GET' | 'POST';
-  headers?: (index: number) => Record<string, string>;
-  body?: string;
-  tlsOptions?: { cert: string; key: string };
-  connections: number;
 }
 
-/** USER_HZ: the unit of /proc/<pid>/stat's times, 100 on every Linux build that matters. */
-const CLOCK_TICKS_PER_SECOND = 100;
+/** A load of one server: the load generator's request, and whose CPU time to read. */
+type Target = Omit<LoadRequest, 'durationS'> & { pid: number };
 
-/** CPU time (user + system) a process has used, in microseconds. */
-function cpuUs(pid: number): number {
-  // Fields after the parenthesised command name; utime and stime are fields 14 and 15 of the line.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS_PER_SECOND;
-}
-
-async function load(name: string, target: Target, durationS: number): Promise<SecurityRun> {
-  let sent = 0;
-  const cpuBefore = cpuUs(target.pid);
-  const result = await autocannon({
-    url: `https://127.0.0.1:${target.port}`,
-    connections: target.connections,
-    duration: durationS,
-    tlsOptions: target.tlsOptions,
-    requests: [
-      {
-        method: target.method ?? 'GET',
-        path: target.path,
-        setupRequest: (request: Record<string, unknown>) => ({
-          ...request,
-          headers: { 'content-type': 'application/json', ...target.headers?.(sent++) },
-          ...(target.body === undefined ? {} : { body: target.body }),
-        }),
-      },
-    ],
-  });
-  const cpuUsPerRequest = (cpuUs(target.pid) - cpuBefore) / Math.max(1, result.requests.total);
-  return { name, requestsPerSecond: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, failures: result.errors + result.timeouts + result.non2xx, cpuUsPerRequest };
+async function load(target: Target, durationS: number): Promise<SecurityRun> {
+  const cpuBefore = cpuTimeMs(target.pid);
+  const result = await runLoad({ ...target, durationS });
+  const cpuUsPerRequest = ((cpuTimeMs(target.pid) - cpuBefore) * 1000) / Math.max(1, result.requests);
+  return { name: target.name, requestsPerSecond: result.requestsPerSecond, p50Ms: result.p50Ms, p99Ms: result.p99Ms, failures: result.failures, cpuUsPerRequest };
 }
 
 /** Wall and server CPU time per request over a new TLS connection each (no keep-alive, no session reuse). */
-async function perHandshake(requests: number, server: { port: number; pid: number }, serverCa: string, client?: { cert: string; key: string }): Promise<{ ms: number; cpuUs: number }> {
-  const { port } = server;
+async function perHandshake(requests: number, server: Server, serverCa: string, client?: { cert: string; key: string }): Promise<{ ms: number; cpuUs: number }> {
   const once = () =>
     new Promise<void>((resolve, reject) => {
       https
-        .get({ host: '127.0.0.1', port, path: '/healthz', ca: serverCa, cert: client?.cert, key: client?.key, agent: false }, (response) => {
+        .get({ host: '127.0.0.1', port: server.port, path: '/healthz', ca: serverCa, cert: client?.cert, key: client?.key, agent: false }, (response) => {
           response.resume();
           response.on('end', resolve);
         })
         .on('error', reject);
     });
   const started = performance.now();
-  const cpuBefore = cpuUs(server.pid);
+  const cpuBefore = cpuTimeMs(server.pid);
   for (let index = 0; index < requests; index++) await once();
-  return { ms: (performance.now() - started) / requests, cpuUs: (cpuUs(server.pid) - cpuBefore) / requests };
+  return { ms: (performance.now() - started) / requests, cpuUs: ((cpuTimeMs(server.pid) - cpuBefore) * 1000) / requests };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
 
-/** Several runs of one target as one: mean throughput and p50, worst p99, failures added up. */
+/** Several runs of one target as one: mean throughput, p50 and CPU, worst p99, failures added up. */
 function merged(runs: SecurityRun[]): SecurityRun {
   return {
     name: runs[0].name,
@@ -158,59 +113,70 @@ function merged(runs: SecurityRun[]): SecurityRun {
 
 /**
  * The target without the check and with it, in alternating slices of the duration, so that load
- * from elsewhere on the machine falls on both alike; the ratio is the median of the slices' ratios.
+ * from elsewhere on the machine falls on both alike; each cost is the median of the slices' ratios.
+ * A target is a function of the slice, so that each slice can hand out tokens of its own.
  */
-async function compare(without: Target & { name: string }, withCheck: Target & { name: string }, durationS: number, warmupS: number) {
-  await load(`${without.name} (warm-up)`, without, warmupS);
-  await load(`${withCheck.name} (warm-up)`, withCheck, warmupS);
+async function compare(without: () => Target, withCheck: () => Target, durationS: number, warmupS: number) {
+  await load(without(), warmupS);
+  await load(withCheck(), warmupS);
   const sliceS = Math.max(2, Math.round(durationS / ROUNDS));
   const runs: { without: SecurityRun[]; with: SecurityRun[] } = { without: [], with: [] };
   for (let round = 0; round < ROUNDS; round++) {
-    runs.without.push(await load(without.name, without, sliceS));
-    runs.with.push(await load(withCheck.name, withCheck, sliceS));
+    runs.without.push(await load(without(), sliceS));
+    runs.with.push(await load(withCheck(), sliceS));
   }
   const perRound = (value: (run: SecurityRun) => number) => median(runs.with.map((run, round) => value(run) / value(runs.without[round])));
   const cost: SecurityCost = { cpuPerRequest: perRound((run) => run.cpuUsPerRequest), throughput: perRound((run) => run.requestsPerSecond) };
   return { runs: [merged(runs.without), merged(runs.with)], cost };
 }
 
-const REVIEW = JSON.stringify(evictionReview());
-
-export async function benchSecurity(context: SecurityBenchContext): Promise<SecurityBenchResult> {
-  const { dir, certPath, keyPath, serverCa, durationS, warmupS, connections } = context;
+export async function benchSecurity(options: SecurityBenchOptions): Promise<SecurityBenchResult> {
+  const { dir, certPath, keyPath, serverCa, durationS, warmupS, connections } = options;
   const script = path.join(__dirname, 'security-server.js');
-  const server = async (child: ChildProcess, what: string) => ({ port: await context.firstLine(child, (line) => Number(line) || undefined, what), pid: child.pid! });
+  const server = async (child: ChildProcess, what: string): Promise<Server> => ({ port: await firstLine(child, (line) => Number(line) || undefined, what), pid: child.pid! });
 
-  const fake = context.start(script, ['fake-api', dir, String(TOKENS)]);
-  const { kubeconfig } = await context.firstLine(fake, (line) => JSON.parse(line) as { kubeconfig: string }, 'the security bench fake API server');
+  const fake = start(script, ['fake-api', dir, String(TOKENS)]);
+  const { kubeconfig } = await firstLine(fake, (line) => JSON.parse(line) as { kubeconfig: string }, 'the security bench fake API server');
   const clientCa = makeTestAuthority('bench-client-ca');
   const clientCaPath = path.join(dir, 'client-ca.crt');
   writeFileSync(clientCaPath, clientCa.cert);
   const apiServerClient = issueTestClientCertificate(clientCa, { commonName: 'kube-apiserver' });
 
   const [open, delegated, plain, mtls] = await Promise.all([
-    server(context.start(script, ['app', 'open', certPath, keyPath]), 'the open app'),
-    server(context.start(script, ['app', 'delegated', certPath, keyPath, kubeconfig]), 'the delegated app'),
-    server(context.start(script, ['app', 'plain', certPath, keyPath]), 'the plain app'),
-    server(context.start(script, ['app', 'mtls', certPath, keyPath, clientCaPath]), 'the mTLS app'),
+    server(start(script, ['app', 'open', certPath, keyPath]), 'the open app'),
+    server(start(script, ['app', 'delegated', certPath, keyPath, kubeconfig]), 'the delegated app'),
+    server(start(script, ['app', 'plain', certPath, keyPath]), 'the plain app'),
+    server(start(script, ['app', 'mtls', certPath, keyPath, clientCaPath]), 'the mTLS app'),
   ]);
 
-  const recent = { path: '/audit/recent?limit=10', connections };
-  const oneToken = () => ({ authorization: `Bearer ${benchToken(0)}` });
-  // Every request of the uncached runs, warm-up included, spends a token of its own.
+  const base = { stream: 'allowed' as const, countDenials: false, connections };
+  const recent = '/audit/recent?limit=10';
+  // Each slice of the uncached runs starts past every token an earlier one could have sent.
   let nextToken = 1;
-  const newToken = () => ({ authorization: `Bearer ${benchToken(nextToken++ % TOKENS)}` });
-  const few = { ...recent, connections: UNCACHED_CONNECTIONS };
-  const validate = { path: '/validate', method: 'POST' as const, body: REVIEW, connections };
+  const newTokens = () => {
+    const from = nextToken;
+    nextToken += Math.ceil(TOKENS / (2 * ROUNDS + 2));
+    return { prefix: BENCH_TOKEN_PREFIX, from };
+  };
 
-  const cached = await compare({ ...recent, name: '/audit/recent, no check', ...open }, { ...recent, name: '/audit/recent, cached token', ...delegated, headers: oneToken }, durationS, warmupS);
-  const uncached = await compare(
-    { ...few, name: `/audit/recent, no check, ${UNCACHED_CONNECTIONS} conn`, ...open },
-    { ...few, name: `/audit/recent, new token, ${UNCACHED_CONNECTIONS} conn`, ...delegated, headers: newToken },
+  const cached = await compare(
+    () => ({ ...base, ...open, name: '/audit/recent, no check', get: { path: recent, token: `${BENCH_TOKEN_PREFIX}0` } }),
+    () => ({ ...base, ...delegated, name: '/audit/recent, cached token', get: { path: recent, token: `${BENCH_TOKEN_PREFIX}0` } }),
     durationS,
     warmupS,
   );
-  const mtlsValidate = await compare({ ...validate, name: '/validate, no client cert', ...plain }, { ...validate, name: '/validate, mTLS', ...mtls, tlsOptions: apiServerClient }, durationS, warmupS);
+  const uncached = await compare(
+    () => ({ ...base, ...open, connections: UNCACHED_CONNECTIONS, name: `/audit/recent, no check, ${UNCACHED_CONNECTIONS} conn`, get: { path: recent, tokens: newTokens() } }),
+    () => ({ ...base, ...delegated, connections: UNCACHED_CONNECTIONS, name: `/audit/recent, new token, ${UNCACHED_CONNECTIONS} conn`, get: { path: recent, tokens: newTokens() } }),
+    durationS,
+    warmupS,
+  );
+  const mtlsValidate = await compare(
+    () => ({ ...base, ...plain, name: '/validate, no client cert' }),
+    () => ({ ...base, ...mtls, name: '/validate, mTLS', clientCertificate: apiServerClient }),
+    durationS,
+    warmupS,
+  );
 
   await perHandshake(20, plain, serverCa);
   await perHandshake(20, mtls, serverCa, apiServerClient);

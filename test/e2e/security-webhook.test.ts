@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomically } from '../../src/certs/files';
 import { startWebhook, type RunningWebhook, type ServeOptions } from '../../src/cli/serve';
+import { OPERATOR_ROUTES } from '../../src/server/app';
 import { demoClusterView } from '../../src/cluster/snapshot';
 import type { AuditEntry } from '../../src/audit/trail';
 import { evictionReview } from '../admission/reviews';
@@ -302,7 +303,7 @@ describe('operator endpoints without a cluster (demo or snapshot mode)', () => {
     webhook = await startWebhook({ port: 0, tlsCert: path.join(servingDir.path, 'tls.crt'), tlsKey: path.join(servingDir.path, 'tls.key'), logLevel: 'silent', certDir: servingDir.path }, log.logger, demoClusterView());
     running.add(webhook);
     expect(log.lines).toContainEqual(
-      expect.objectContaining({ msg: 'operator endpoints answer loopback callers only: there is no API server to authorize against', routes: ['/readyz/details', '/audit/recent'] }),
+      expect.objectContaining({ msg: 'operator endpoints answer loopback callers only: there is no API server to authorize against', routes: [...OPERATOR_ROUTES] }),
     );
     expect((await operator('/audit/recent')).status).toBe(200);
     expect((await operator('/readyz/details')).status).toBe(200);

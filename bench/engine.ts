@@ -15,7 +15,7 @@ import { syntheticCluster } from './synthetic-cluster';
 
 const SHAPE = { namespaces: 100, podsPerNamespace: 100, pdbsPerNamespace: 10, exhaustedEvery: 10, nodes: 100 };
 const REQUESTER = { username: 'bench', groups: ['system:authenticated'] };
-const ROUNDS = 5;
+const ROUNDS = 15;
 /** The kinds of rule in bench/policies.ts, by the policies' numbers. */
 const KINDS = [
   { name: 'cel (20)', from: 0, to: 20 },

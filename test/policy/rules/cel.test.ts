@@ -99,6 +99,22 @@ describe('cel rule', () => {
     });
   });
 
+  it('builds a field once per eviction, and only when an expression reads it', () => {
+    let reads = 0;
+    const pod = podFacts('web-1');
+    const counted = Object.defineProperty({ ...pod }, 'annotations', {
+      get() {
+        reads++;
+        return { 'karpenter.sh/do-not-disrupt': 'true' };
+      },
+    });
+    const input = ruleInput({ pod: counted });
+    for (let policy = 0; policy < 5; policy++) expect(checkCel(celRule('{ expression: "pod.metadata.name == \\"web-1\\"" }'), input)).toBeUndefined();
+    expect(reads).toBe(0);
+    for (let policy = 0; policy < 5; policy++) expect(checkCel(celRule('{ expression: "size(pod.metadata.annotations) == 1" }'), input)).toBeUndefined();
+    expect(reads).toBe(1);
+  });
+
   it('reports a runtime error with its position and what is there instead of deciding', () => {
     expect(checkCel(celRule('{ expression: "pod.metadata.labels.tier == \\"db\\"" }'), ruleInput())).toEqual({
       error: 'CEL evaluation failed: line 1, column 20: pod.metadata.labels has no key "tier" (keys: app); test it first: has(pod.metadata.labels.tier) or "tier" in pod.metadata.labels',

@@ -51,8 +51,41 @@ export interface OwnerRef {
 }
 
 /**
- * A pod trimmed to what decisions need. The cache holds only these, never full pod objects,
- * so memory stays flat as pods grow fatter (design.md, "Cluster state and scale").
+ * Caps on the annotations the index keeps per object (pod, namespace, node): a value longer than
+ * ANNOTATION_VALUE_CAP_BYTES (UTF-8) is cut at a character boundary, and once an object's kept
+ * keys and values reach ANNOTATIONS_CAP_BYTES the rest are dropped (ours and the ecosystem's
+ * well-known ones first, see cluster/trim.ts). A chart or operator that writes megabytes of JSON
+ * into annotations would otherwise grow the index with every pod.
+ */
+export const ANNOTATION_VALUE_CAP_BYTES = 1024;
+export const ANNOTATIONS_CAP_BYTES = 8192;
+
+/** One entry of metadata.ownerReferences. */
+export interface PodOwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid?: string;
+  controller?: boolean;
+}
+
+/** One of spec.volumes, without its content: `source` names the volume source's field. */
+export interface PodVolume {
+  name: string;
+  /** 'emptyDir', 'persistentVolumeClaim', 'configMap', 'projected', ... ('' if none). */
+  source: string;
+}
+
+/** One of status.conditions. */
+export interface PodCondition {
+  type: string;
+  status: string;
+  lastTransitionTime?: string;
+}
+
+/**
+ * A pod trimmed to what decisions and policies need. The cache holds only these, never full pod
+ * objects, so memory stays flat as pods grow fatter (design.md, "Cluster state and scale").
  */
 export interface PodFacts {
   namespace: string;
@@ -70,8 +103,22 @@ export interface PodFacts {
   owner?: OwnerRef;
   /** Pod has at least one emptyDir volume (kubectl drain's localStorageFilter). */
   hasEmptyDir: boolean;
-  /** Annotations eviction-guard reads (mirror-pod marker, evictionguard.io/*); others are dropped. */
+  /**
+   * All metadata.annotations except kubectl.kubernetes.io/last-applied-configuration, within the
+   * caps ANNOTATION_VALUE_CAP_BYTES per value and ANNOTATIONS_CAP_BYTES per object.
+   */
   annotations: Readonly<Record<string, string>>;
+  /** metadata.creationTimestamp, RFC 3339 as the API gives it. */
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  ownerReferences: readonly PodOwnerReference[];
+  priorityClassName?: string;
+  priority?: number;
+  serviceAccountName?: string;
+  volumes: readonly PodVolume[];
+  conditions: readonly PodCondition[];
+  /** status.startTime. */
+  startTime?: string;
 }
 
 export interface LabelSelectorRequirement {
@@ -137,8 +184,36 @@ export interface NamespaceFacts {
   name: string;
   uid?: string;
   labels: Readonly<Record<string, string>>;
-  /** Annotations eviction-guard reads (evictionguard.io/*); others are dropped. */
+  /** All metadata.annotations but last-applied-configuration, within the caps (as PodFacts). */
   annotations: Readonly<Record<string, string>>;
+}
+
+/** One of a Node's spec.taints. */
+export interface NodeTaint {
+  key: string;
+  value?: string;
+  effect: string;
+}
+
+/** One of a Node's status.conditions. */
+export interface NodeCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  lastTransitionTime?: string;
+}
+
+/** A Node trimmed to what policies read: whether it is cordoned, tainted or unhealthy. */
+export interface NodeFacts {
+  name: string;
+  uid?: string;
+  labels: Readonly<Record<string, string>>;
+  /** All metadata.annotations but last-applied-configuration, within the caps (as PodFacts). */
+  annotations: Readonly<Record<string, string>>;
+  /** spec.unschedulable: cordoned. */
+  unschedulable: boolean;
+  taints: readonly NodeTaint[];
+  conditions: readonly NodeCondition[];
 }
 
 /** The workload an eviction takes a replica from: the top of the pod's controller chain. */
@@ -179,6 +254,8 @@ export interface ReservationView {
 export interface EvictionContext {
   /** The pod's namespace; undefined when the source does not hold it. */
   namespace: NamespaceFacts | undefined;
+  /** The Node of pod.spec.nodeName; undefined when the pod is not scheduled or the source does not hold that Node. */
+  readonly node: NodeFacts | undefined;
   owner: OwnerFacts;
   /** The pods sharing the evicted pod's owner, namespace or node, the pod itself included. */
   peers(scope: DisruptionScope): readonly PodFacts[];

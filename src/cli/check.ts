@@ -30,7 +30,7 @@ Flags:
   --delete-emptydir-data    (alias --delete-local-data)
   --force
   --kubeconfig FILE         cluster to read (default: in-cluster, $KUBECONFIG, ~/.kube/config)
-  --snapshot FILE           read a YAML/JSON dump instead (kubectl get pods,pdb,rs,deploy,sts,ns -A -o yaml)
+  --snapshot FILE           read a YAML/JSON dump instead (kubectl get pods,pdb,rs,deploy,sts,ns,nodes -A -o yaml)
                             With neither, the built-in demo cluster is read.
   --policy PATH             EvictionPolicy file or folder; repeatable. In a cluster, EvictionPolicy
                             objects are read as well.

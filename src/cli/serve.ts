@@ -38,7 +38,7 @@ Flags:
   --kubeconfig FILE     kubeconfig to watch the cluster through. Without it: in-cluster config,
                         then $KUBECONFIG or ~/.kube/config.
   --snapshot FILE       serve decisions from a YAML/JSON file instead of a cluster, e.g. the output
-                        of: kubectl get pods,pdb,rs,deploy,sts,ns -A -o yaml
+                        of: kubectl get pods,pdb,rs,deploy,sts,ns,nodes -A -o yaml
                         With neither a cluster nor a snapshot, the built-in demo cluster is served.
   --policy PATH         EvictionPolicy YAML/JSON file, or a folder of them; repeatable. Reloaded when
                         it changes. In a cluster, EvictionPolicy objects are watched as well.

@@ -6,6 +6,7 @@ import type {
   EvictionContext,
   EvictionFacts,
   NamespaceFacts,
+  NodeFacts,
   OwnerFacts,
   OwnerRef,
   PdbFacts,
@@ -18,6 +19,7 @@ export interface ClusterLookups {
   /** A ReplicaSet, Deployment or StatefulSet; undefined for other kinds or when not held. */
   workload(kind: string, namespace: string, name: string): WorkloadFacts | undefined;
   namespace(name: string): NamespaceFacts | undefined;
+  node(name: string): NodeFacts | undefined;
   podsInNamespace(namespace: string): readonly PodFacts[];
   /** The pods on a node, in every namespace. */
   podsOnNode(nodeName: string): readonly PodFacts[];
@@ -77,6 +79,9 @@ export function evictionContext(pod: PodFacts, lookups: ClusterLookups, podNames
   let owner: OwnerFacts | undefined;
   return {
     namespace: lookups.namespace(pod.namespace),
+    get node() {
+      return pod.nodeName === undefined ? undefined : lookups.node(pod.nodeName);
+    },
     // On first read: counting a controller's pods reads the whole namespace, and only policies
     // with replica or owner rules ask for the owner.
     get owner() {
@@ -104,7 +109,7 @@ function ownerFacts(pod: PodFacts, top: OwnerRef | undefined, lookups: ClusterLo
 
 /**
  * A context from the facts alone, for sources that hold nothing more: no workloads (replicas are
- * counted from pods), no namespace labels, and only the pod's namespace for the pods of its node.
+ * counted from pods), no namespace labels, no nodes, and only the pod's namespace for the pods of its node.
  */
 export function contextFromFacts(pod: PodFacts, facts: EvictionFacts): EvictionContext {
   const inPodNamespace = <T>(namespace: string, items: () => readonly T[]): readonly T[] => (namespace === pod.namespace ? items() : []);
@@ -113,6 +118,7 @@ export function contextFromFacts(pod: PodFacts, facts: EvictionFacts): EvictionC
     {
       workload: () => undefined,
       namespace: () => undefined,
+      node: () => undefined,
       podsInNamespace: (namespace) => inPodNamespace(namespace, facts.podsInNamespace),
       podsOnNode: (node) => facts.podsInNamespace().filter((other) => other.nodeName === node),
       // Only the PDBs of the pod's namespace are known, and those the context reads itself.

@@ -1,7 +1,7 @@
 // Whole-cluster read access for the tools that look at more than one eviction: the drain preflight
 // (`check`), `lint` and the PDB admission guard. Both cluster sources answer it from the stores
 // they already keep, so the tools see exactly what the webhook decides from.
-import type { NamespaceFacts, PdbFacts, PodFacts, WorkloadFacts } from '../domain';
+import type { NamespaceFacts, NodeFacts, PdbFacts, PodFacts, WorkloadFacts } from '../domain';
 import type { ClusterLookups } from './context';
 import { disruptedPodKeys, NamespacedStore, podNodeKeys } from './index';
 
@@ -21,6 +21,7 @@ export interface InventoryStores {
   workloadKinds: readonly string[];
   workloads(kind: string): NamespacedStore<WorkloadFacts> | undefined;
   namespace(name: string): NamespaceFacts | undefined;
+  node(name: string): NodeFacts | undefined;
 }
 
 export function inventoryOf(stores: InventoryStores): ClusterInventory {
@@ -32,6 +33,7 @@ export function inventoryOf(stores: InventoryStores): ClusterInventory {
     workloadsInNamespace: (namespace) => stores.workloadKinds.flatMap((kind) => stores.workloads(kind)?.inNamespace(namespace) ?? []),
     workload: (kind, namespace, name) => stores.workloads(kind)?.get(namespace, name),
     namespace: (name) => stores.namespace(name),
+    node: (name) => stores.node(name),
     podsInNamespace: (namespace) => stores.pods().inNamespace(namespace),
     podsOnNode: (node) => stores.pods().withKey(node),
     isRecordedDisruption: (pod) => {
@@ -46,6 +48,7 @@ export interface InventoryContents {
   pdbs?: readonly PdbFacts[];
   workloads?: readonly WorkloadFacts[];
   namespaces?: readonly NamespaceFacts[];
+  nodes?: readonly NodeFacts[];
 }
 
 /** An inventory of objects already in memory (built by the PDB guard around a candidate PDB, and by tests). */
@@ -61,11 +64,13 @@ export function memoryInventory(contents: InventoryContents): ClusterInventory {
     store.set(workload);
   }
   const namespaces = new Map((contents.namespaces ?? []).map((namespace) => [namespace.name, namespace]));
+  const nodes = new Map((contents.nodes ?? []).map((node) => [node.name, node]));
   return inventoryOf({
     pods: () => pods,
     pdbs: () => pdbs,
     workloadKinds: [...workloads.keys()],
     workloads: (kind) => workloads.get(kind),
     namespace: (name) => namespaces.get(name),
+    node: (name) => nodes.get(name),
   });
 }

@@ -1,13 +1,13 @@
 import { setMaxListeners } from 'node:events';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { EvictionContext, EvictionFacts, NamespaceFacts, PdbFacts, PodFacts, WorkloadFacts } from '../domain';
+import type { EvictionContext, EvictionFacts, NamespaceFacts, NodeFacts, PdbFacts, PodFacts, WorkloadFacts } from '../domain';
 import { ApiError, getJson, releaseConnections } from './api';
 import { evictionContext } from './context';
 import { inventoryOf, type ClusterInventory } from './inventory';
 import { disruptedPodKeys, podNodeKeys } from './index';
 import { Interner } from './intern';
 import { Reflector, type ReflectorEvents } from './reflector';
-import { trimNamespace, trimPdb, trimPod, trimWorkload } from './trim';
+import { trimNamespace, trimNode, trimPdb, trimPod, trimWorkload, type Trimmed } from './trim';
 import type { ClusterLogger, ClusterStatus, ClusterView } from './view';
 
 export type ClusterHooks = ReflectorEvents;
@@ -34,13 +34,17 @@ const WORKLOADS = [
   { kind: 'StatefulSet', resource: 'statefulsets' },
 ] as const;
 
-/** Namespaces are cluster-scoped; the store keys them under the empty namespace. */
-type StoredNamespace = NamespaceFacts & { namespace: '' };
+/** Namespaces and Nodes are cluster-scoped; the store keys them under the empty namespace. */
+type ClusterScoped<T> = T & { namespace: '' };
+
+function clusterScoped<T extends object>(trimmed: Trimmed<T>): Trimmed<ClusterScoped<T>> {
+  return 'error' in trimmed ? trimmed : { facts: { ...trimmed.facts, namespace: '' } };
+}
 
 /**
  * The cluster as the API server shows it: a trimmed index of every pod and PDB kept current by
  * list+watch, and live reads for pods the index does not have and for confirming a deny. The
- * ReplicaSets, Deployments, StatefulSets and namespaces policies read are watched and trimmed too.
+ * ReplicaSets, Deployments, StatefulSets, namespaces and Nodes policies read are watched and trimmed too.
  */
 export class LiveClusterView implements ClusterView {
   readonly factSource = 'cache' as const;
@@ -48,7 +52,8 @@ export class LiveClusterView implements ClusterView {
   private readonly pods: Reflector<PodFacts>;
   private readonly pdbs: Reflector<PdbFacts>;
   private readonly workloads: Map<string, Reflector<WorkloadFacts>>;
-  private readonly namespaces: Reflector<StoredNamespace>;
+  private readonly namespaces: Reflector<ClusterScoped<NamespaceFacts>>;
+  private readonly nodes: Reflector<ClusterScoped<NodeFacts>>;
   /** Every reflector; listed once, as isSynced() reads them on every decision. */
   private readonly reflectors: readonly Pick<Reflector<never>, 'start' | 'stop' | 'isSynced' | 'state'>[];
   /** Built once: it reads the reflectors' current stores on every call, so decisions allocate none. */
@@ -58,6 +63,7 @@ export class LiveClusterView implements ClusterView {
     workloadKinds: WORKLOADS.map(({ kind }) => kind),
     workloads: (kind) => this.workloads.get(kind)?.store,
     namespace: (name) => this.namespaces.store.get('', name),
+    node: (name) => this.nodes.store.get('', name),
   });
   /** Ends live reads still in flight when the view stops. */
   private readonly stopping = new AbortController();
@@ -96,18 +102,17 @@ export class LiveClusterView implements ClusterView {
     );
     this.namespaces = new Reflector(
       kubeConfig,
-      {
-        resource: 'namespaces',
-        path: '/api/v1/namespaces',
-        trim: (raw) => {
-          const trimmed = trimNamespace(raw, this.interner);
-          return 'error' in trimmed ? trimmed : { facts: { ...trimmed.facts, namespace: '' } };
-        },
-      },
+      { resource: 'namespaces', path: '/api/v1/namespaces', trim: (raw) => clusterScoped(trimNamespace(raw, this.interner)) },
       logger,
       options.hooks,
     );
-    this.reflectors = [this.pods, this.pdbs, ...this.workloads.values(), this.namespaces];
+    this.nodes = new Reflector(
+      kubeConfig,
+      { resource: 'nodes', path: '/api/v1/nodes', trim: (raw) => clusterScoped(trimNode(raw, this.interner)) },
+      logger,
+      options.hooks,
+    );
+    this.reflectors = [this.pods, this.pdbs, ...this.workloads.values(), this.namespaces, this.nodes];
   }
 
 

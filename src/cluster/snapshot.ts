@@ -6,7 +6,7 @@ import { evictionContext } from './context';
 import { inventoryOf, type ClusterInventory } from './inventory';
 import { ClusterIndex, NamespacedStore } from './index';
 import { Interner } from './intern';
-import { trimNamespace, trimPdb, trimPod, trimWorkload, type NamespaceFacts, type Trimmed, type WorkloadFacts } from './trim';
+import { trimNamespace, trimNode, trimPdb, trimPod, trimWorkload, type NamespaceFacts, type NodeFacts, type Trimmed, type WorkloadFacts } from './trim';
 import type { ClusterLogger, ClusterStatus, ClusterView, ResourceSyncState } from './view';
 import { describeError } from './errors';
 
@@ -62,6 +62,7 @@ class SnapshotContents {
   readonly index = new ClusterIndex();
   readonly workloads = new Map<WorkloadKind, NamespacedStore<WorkloadFacts>>(WORKLOAD_KINDS.map((kind) => [kind, new NamespacedStore()]));
   readonly namespaces = new Map<string, NamespaceFacts>();
+  readonly nodes = new Map<string, NodeFacts>();
   readonly ignoredKinds = new Map<string, number>();
   private readonly interner = new Interner();
 
@@ -95,6 +96,9 @@ class SnapshotContents {
     } else if (kind === 'Namespace') {
       const namespace = this.trimmed(trimNamespace(object, this.interner), where);
       this.namespaces.set(namespace.name, namespace);
+    } else if (kind === 'Node') {
+      const node = this.trimmed(trimNode(object, this.interner), where);
+      this.nodes.set(node.name, node);
     } else {
       const label = typeof object.apiVersion === 'string' ? `${object.apiVersion}/${kind}` : kind;
       this.ignoredKinds.set(label, (this.ignoredKinds.get(label) ?? 0) + 1);
@@ -109,7 +113,7 @@ class SnapshotContents {
 
 /**
  * Cluster state from a file, such as the output of
- * `kubectl get pods,pdb,rs,deploy,sts,ns -A -o yaml`: YAML or JSON, several documents and/or
+ * `kubectl get pods,pdb,rs,deploy,sts,ns,nodes -A -o yaml`: YAML or JSON, several documents and/or
  * `kind: List`. It never changes, so facts() and confirm() give the same answer.
  */
 export class SnapshotClusterView implements ClusterView {
@@ -121,13 +125,14 @@ export class SnapshotClusterView implements ClusterView {
     private readonly contents: SnapshotContents,
     readonly mode: SnapshotMode,
   ) {
-    const { index, workloads, namespaces } = contents;
+    const { index, workloads, namespaces, nodes } = contents;
     this.indexed = inventoryOf({
       pods: () => index.pods,
       pdbs: () => index.pdbs,
       workloadKinds: WORKLOAD_KINDS,
       workloads: (kind) => workloads.get(kind as WorkloadKind),
       namespace: (name) => namespaces.get(name),
+      node: (name) => nodes.get(name),
     });
   }
 
@@ -174,7 +179,7 @@ export class SnapshotClusterView implements ClusterView {
 
   status(): ClusterStatus {
     const resource = (name: string, count: number): ResourceSyncState => ({ resource: name, synced: true, count, restarts: 0 });
-    const { index, workloads, namespaces } = this.contents;
+    const { index, workloads, namespaces, nodes } = this.contents;
     return {
       mode: this.mode,
       synced: true,
@@ -185,6 +190,7 @@ export class SnapshotClusterView implements ClusterView {
         resource('deployments', workloads.get('Deployment')!.size),
         resource('statefulsets', workloads.get('StatefulSet')!.size),
         resource('namespaces', namespaces.size),
+        resource('nodes', nodes.size),
       ],
     };
   }
@@ -209,6 +215,10 @@ export class SnapshotClusterView implements ClusterView {
 
   namespace(name: string): NamespaceFacts | undefined {
     return this.contents.namespaces.get(name);
+  }
+
+  node(name: string): NodeFacts | undefined {
+    return this.contents.nodes.get(name);
   }
 
   async stop(): Promise<void> {}

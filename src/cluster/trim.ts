@@ -1,7 +1,22 @@
 // Raw Kubernetes JSON → the trimmed facts the index keeps. Everything else is dropped the moment an
 // object arrives, so memory does not grow with spec, containers, managedFields or status details.
-import { MIRROR_POD_ANNOTATION } from '../domain';
-import type { LabelSelector, LabelSelectorRequirement, NamespaceFacts, OwnerRef, PdbCondition, PdbFacts, PodFacts, WorkloadFacts } from '../domain';
+import { ANNOTATION_VALUE_CAP_BYTES, ANNOTATIONS_CAP_BYTES, MIRROR_POD_ANNOTATION } from '../domain';
+import type {
+  LabelSelector,
+  LabelSelectorRequirement,
+  NamespaceFacts,
+  NodeCondition,
+  NodeFacts,
+  NodeTaint,
+  OwnerRef,
+  PdbCondition,
+  PdbFacts,
+  PodCondition,
+  PodFacts,
+  PodOwnerReference,
+  PodVolume,
+  WorkloadFacts,
+} from '../domain';
 import { V1BETA1_MATCH_NONE_KEY } from '../pdb/selector';
 import type { Interner } from './intern';
 
@@ -9,11 +24,24 @@ import type { Interner } from './intern';
 export type Trimmed<T> = { facts: T } | { error: string };
 
 // The workload and namespace facts are domain types (policies read them); re-exported for cluster/.
-export type { NamespaceFacts, WorkloadFacts };
+export type { NamespaceFacts, NodeFacts, WorkloadFacts };
 
 type Json = Record<string, unknown>;
 
 const OWN_ANNOTATION_PREFIX = 'evictionguard.io/';
+
+/** kubectl apply's copy of the whole object: large, and nothing a policy should decide on. */
+export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * Annotations kept before any other under the per-object cap: ours, the mirror-pod marker, and
+ * those the ecosystem uses to say "do not disrupt" (Karpenter, cluster-autoscaler).
+ */
+const FIRST_KEPT_ANNOTATIONS: ReadonlySet<string> = new Set([
+  MIRROR_POD_ANNOTATION,
+  'karpenter.sh/do-not-disrupt',
+  'cluster-autoscaler.kubernetes.io/safe-to-evict',
+]);
 
 function asObject(value: unknown): Json | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
@@ -49,8 +77,48 @@ function scalarEntries(value: unknown, keep: (key: string) => boolean = () => tr
   return entries;
 }
 
-function isKeptAnnotation(key: string): boolean {
-  return key === MIRROR_POD_ANNOTATION || key.startsWith(OWN_ANNOTATION_PREFIX);
+const isFirstKept = (key: string) => key.startsWith(OWN_ANNOTATION_PREFIX) || FIRST_KEPT_ANNOTATIONS.has(key);
+
+const utf8Bytes = (text: string) => Buffer.byteLength(text, 'utf8');
+
+/** The longest start of `value` within `capBytes` of UTF-8 that ends on a character boundary. */
+export function cutUtf8(value: string, capBytes: number): string {
+  // A UTF-16 code unit takes at most 3 bytes of UTF-8: most values need no encoding to know they fit.
+  if (value.length * 3 <= capBytes || utf8Bytes(value) <= capBytes) return value;
+  const bytes = Buffer.from(value, 'utf8');
+  let end = capBytes;
+  // Step back over continuation bytes (10xxxxxx) to the first byte of the character the cap splits.
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8');
+}
+
+/**
+ * The annotations the index keeps: all but last-applied-configuration, each value cut to
+ * ANNOTATION_VALUE_CAP_BYTES, and while keys and values together stay within ANNOTATIONS_CAP_BYTES:
+ * ours and the well-known "do not disrupt" ones first, then the rest in key order; one that does
+ * not fit is dropped and smaller ones after it may still fit. Kept in key order.
+ */
+function cappedAnnotations(value: unknown, interner: Interner): Readonly<Record<string, string>> {
+  const entries = scalarEntries(value, (key) => key !== LAST_APPLIED_ANNOTATION);
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // At most 3 bytes of UTF-8 per UTF-16 code unit: the usual few short annotations fit without encoding them.
+  let bound = 0;
+  let mayCut = false;
+  for (const [key, text] of entries) {
+    bound += 3 * (key.length + text.length);
+    mayCut ||= 3 * text.length > ANNOTATION_VALUE_CAP_BYTES;
+  }
+  if (!mayCut && bound <= ANNOTATIONS_CAP_BYTES) return interner.record(entries);
+  const capped = new Map<string, string>();
+  let total = 0;
+  for (const [key, text] of [...entries.filter(([key]) => isFirstKept(key)), ...entries.filter(([key]) => !isFirstKept(key))]) {
+    const cut = cutUtf8(text, ANNOTATION_VALUE_CAP_BYTES);
+    const size = utf8Bytes(key) + utf8Bytes(cut);
+    if (total + size > ANNOTATIONS_CAP_BYTES) continue;
+    total += size;
+    capped.set(key, cut);
+  }
+  return interner.record(entries.filter(([key]) => capped.has(key)).map(([key]) => [key, capped.get(key)!]));
 }
 
 interface Identity {
@@ -79,18 +147,54 @@ function controllerOf(metadata: Json, interner: Interner): OwnerRef | undefined 
   return undefined;
 }
 
-function isReady(status: Json | undefined): boolean {
-  return asArray(status?.conditions).some((entry) => {
-    const condition = asObject(entry);
-    return condition?.type === 'Ready' && condition.status === 'True';
-  });
+function isReady(conditions: readonly PodCondition[]): boolean {
+  return conditions.some((condition) => condition.type === 'Ready' && condition.status === 'True');
 }
 
-function hasEmptyDirVolume(spec: Json | undefined): boolean {
-  return asArray(spec?.volumes).some((volume) => {
-    const emptyDir = asObject(volume)?.emptyDir;
-    return emptyDir !== undefined && emptyDir !== null;
-  });
+/** An optional string, interned: timestamps and names that pods of one workload share. */
+function sharedString(value: unknown, interner: Interner): string | undefined {
+  return typeof value === 'string' ? interner.string(value) : undefined;
+}
+
+function ownerReferences(metadata: Json, interner: Interner): readonly PodOwnerReference[] {
+  const references: PodOwnerReference[] = [];
+  for (const entry of asArray(metadata.ownerReferences)) {
+    const reference = asObject(entry);
+    if (reference === undefined) continue;
+    references.push({
+      apiVersion: asString(reference.apiVersion) ?? '',
+      kind: asString(reference.kind) ?? '',
+      name: asString(reference.name) ?? '',
+      uid: asString(reference.uid),
+      controller: typeof reference.controller === 'boolean' ? reference.controller : undefined,
+    });
+  }
+  return interner.list(references);
+}
+
+/** A volume's source is its one field besides `name` (emptyDir, persistentVolumeClaim, configMap...). */
+function volumeSource(volume: Json): string {
+  for (const key of Object.keys(volume)) if (key !== 'name' && volume[key] !== null && volume[key] !== undefined) return key;
+  return '';
+}
+
+function podVolumes(spec: Json | undefined, interner: Interner): readonly PodVolume[] {
+  const volumes: PodVolume[] = [];
+  for (const entry of asArray(spec?.volumes)) {
+    const volume = asObject(entry);
+    if (volume !== undefined) volumes.push({ name: asString(volume.name) ?? '', source: volumeSource(volume) });
+  }
+  return interner.list(volumes);
+}
+
+function podConditions(status: Json | undefined, interner: Interner): readonly PodCondition[] {
+  const conditions: PodCondition[] = [];
+  for (const entry of asArray(status?.conditions)) {
+    const condition = asObject(entry);
+    if (condition === undefined) continue;
+    conditions.push({ type: asString(condition.type) ?? '', status: asString(condition.status) ?? '', lastTransitionTime: asString(condition.lastTransitionTime) });
+  }
+  return interner.list(conditions);
 }
 
 export function trimPod(raw: unknown, interner: Interner): Trimmed<PodFacts> {
@@ -100,6 +204,9 @@ export function trimPod(raw: unknown, interner: Interner): Trimmed<PodFacts> {
   const spec = asObject((raw as Json).spec);
   const status = asObject((raw as Json).status);
   const nodeName = asString(spec?.nodeName);
+  const volumes = podVolumes(spec, interner);
+  const conditions = podConditions(status, interner);
+  const deletionTimestamp = sharedString(metadata.deletionTimestamp, interner);
   // Every pod gets the same property order, so V8 gives all of them one compact hidden class.
   const pod: PodFacts = {
     namespace,
@@ -108,12 +215,22 @@ export function trimPod(raw: unknown, interner: Interner): Trimmed<PodFacts> {
     resourceVersion: asString(metadata.resourceVersion),
     labels: interner.record(scalarEntries(metadata.labels)),
     phase: interner.string(asString(status?.phase) ?? ''),
-    ready: isReady(status),
-    deleting: metadata.deletionTimestamp !== undefined && metadata.deletionTimestamp !== null,
-    nodeName: nodeName === undefined ? undefined : interner.string(nodeName),
+    ready: isReady(conditions),
+    deleting: deletionTimestamp !== undefined,
+    // The API server omits an empty nodeName; hand-written snapshots may not.
+    nodeName: nodeName === undefined || nodeName === '' ? undefined : interner.string(nodeName),
     owner: controllerOf(metadata, interner),
-    hasEmptyDir: hasEmptyDirVolume(spec),
-    annotations: interner.record(scalarEntries(metadata.annotations, isKeptAnnotation)),
+    hasEmptyDir: volumes.some((volume) => volume.source === 'emptyDir'),
+    annotations: cappedAnnotations(metadata.annotations, interner),
+    creationTimestamp: sharedString(metadata.creationTimestamp, interner),
+    deletionTimestamp,
+    ownerReferences: ownerReferences(metadata, interner),
+    priorityClassName: sharedString(spec?.priorityClassName, interner),
+    priority: asNumber(spec?.priority),
+    serviceAccountName: sharedString(spec?.serviceAccountName, interner),
+    volumes,
+    conditions,
+    startTime: sharedString(status?.startTime, interner),
   };
   return { facts: pod };
 }
@@ -220,7 +337,51 @@ export function trimNamespace(raw: unknown, interner: Interner): Trimmed<Namespa
       name,
       uid: asString(metadata.uid),
       labels: interner.record(scalarEntries(metadata.labels)),
-      annotations: interner.record(scalarEntries(metadata.annotations, isKeptAnnotation)),
+      annotations: cappedAnnotations(metadata.annotations, interner),
+    },
+  };
+}
+
+function nodeTaints(spec: Json | undefined, interner: Interner): readonly NodeTaint[] {
+  const taints: NodeTaint[] = [];
+  for (const entry of asArray(spec?.taints)) {
+    const taint = asObject(entry);
+    if (taint !== undefined) taints.push({ key: asString(taint.key) ?? '', value: asString(taint.value), effect: asString(taint.effect) ?? '' });
+  }
+  return interner.list(taints);
+}
+
+function nodeConditions(status: Json | undefined, interner: Interner): readonly NodeCondition[] {
+  const conditions: NodeCondition[] = [];
+  for (const entry of asArray(status?.conditions)) {
+    const condition = asObject(entry);
+    if (condition === undefined) continue;
+    // No lastHeartbeatTime nor message: the kubelet rewrites them every few minutes, and keeping
+    // them would make every node's conditions a list of its own.
+    conditions.push({
+      type: asString(condition.type) ?? '',
+      status: asString(condition.status) ?? '',
+      reason: asString(condition.reason),
+      lastTransitionTime: asString(condition.lastTransitionTime),
+    });
+  }
+  return interner.list(conditions);
+}
+
+export function trimNode(raw: unknown, interner: Interner): Trimmed<NodeFacts> {
+  const identity = identify(raw, 'Node', interner, false);
+  if ('error' in identity) return identity;
+  const { metadata, name } = identity;
+  const spec = asObject((raw as Json).spec);
+  return {
+    facts: {
+      name,
+      uid: asString(metadata.uid),
+      labels: interner.record(scalarEntries(metadata.labels)),
+      annotations: cappedAnnotations(metadata.annotations, interner),
+      unschedulable: spec?.unschedulable === true,
+      taints: nodeTaints(spec, interner),
+      conditions: nodeConditions(asObject((raw as Json).status), interner),
     },
   };
 }

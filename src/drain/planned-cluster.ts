@@ -120,6 +120,10 @@ function contextWithPlan(context: EvictionContext, state: PlanState, planned: Pl
   };
   return {
     namespace: context.namespace,
+    // The plan evicts pods, it does not change their nodes (a drain's cordon is already in the Node read).
+    get node() {
+      return context.node;
+    },
     owner: context.owner,
     peers: (scope) => context.peers(scope).filter((pod) => !isGone(pod, scope)),
     isRecordedDisruption: (pod) => {

@@ -1,15 +1,16 @@
 import { contextFromFacts, evictionContext, type ClusterLookups } from '../../src/cluster/context';
-import type { NamespaceFacts, PdbFacts, PodFacts, WorkloadFacts } from '../../src/domain';
+import type { NamespaceFacts, NodeFacts, PdbFacts, PodFacts, WorkloadFacts } from '../../src/domain';
 import { factsFor, pdbFacts, podFacts } from '../helpers/facts';
 
 function workload(kind: string, name: string, replicas: number, owner?: { kind: string; name: string }): WorkloadFacts {
   return { kind, namespace: 'shop', name, replicas, readyReplicas: replicas - 1, labels: {}, templateLabels: {}, ...(owner ? { owner } : {}) };
 }
 
-function lookupsOf(pods: PodFacts[], workloads: WorkloadFacts[] = [], namespaces: NamespaceFacts[] = [], pdbs: PdbFacts[] = []): ClusterLookups {
+function lookupsOf(pods: PodFacts[], workloads: WorkloadFacts[] = [], namespaces: NamespaceFacts[] = [], pdbs: PdbFacts[] = [], nodes: NodeFacts[] = []): ClusterLookups {
   return {
     workload: (kind, namespace, name) => workloads.find((w) => w.kind === kind && w.namespace === namespace && w.name === name),
     namespace: (name) => namespaces.find((n) => n.name === name),
+    node: (name) => nodes.find((n) => n.name === name),
     podsInNamespace: (namespace) => pods.filter((pod) => pod.namespace === namespace),
     podsOnNode: (node) => pods.filter((pod) => pod.nodeName === node),
     isRecordedDisruption: (pod) => pdbs.some((pdb) => pdb.namespace === pod.namespace && Object.hasOwn(pdb.status.disruptedPods, pod.name)),
@@ -87,6 +88,14 @@ describe('evictionContext()', () => {
     const namespace = { name: 'shop', labels: { env: 'prod' }, annotations: {} };
     expect(evictionContext(podFacts('web-1'), lookupsOf([], [], [namespace]), []).namespace).toBe(namespace);
   });
+
+  it("gives the Node of the pod's spec.nodeName, and none when the pod is unscheduled or the Node is not held", () => {
+    const node: NodeFacts = { name: 'node-a', labels: {}, annotations: {}, unschedulable: true, taints: [], conditions: [] };
+    const lookups = lookupsOf([], [], [], [], [node]);
+    expect(evictionContext(podFacts('web-1'), lookups, []).node).toBe(node);
+    expect(evictionContext(podFacts('pending', { nodeName: undefined }), lookups, []).node).toBeUndefined();
+    expect(evictionContext(podFacts('elsewhere', { nodeName: 'node-gone' }), lookups, []).node).toBeUndefined();
+  });
 });
 
 describe('contextFromFacts()', () => {
@@ -97,6 +106,7 @@ describe('contextFromFacts()', () => {
     const context = contextFromFacts(pod, facts);
     expect(context.owner).toMatchObject({ kind: 'ReplicaSet', name: 'web-rs', replicas: 2, replicasFrom: 'pods' });
     expect(context.namespace).toBeUndefined();
+    expect(context.node).toBeUndefined();
     expect(context.isRecordedDisruption(podFacts('web-2'))).toBe(true);
     expect(context.isRecordedDisruption(podFacts('web-2', { namespace: 'other' }))).toBe(false);
     expect(context.peers('namespace').map((p) => p.name)).toEqual(['web-1', 'web-2', 'db-0']);

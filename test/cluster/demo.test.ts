@@ -70,6 +70,25 @@ describe('the built-in demo cluster', () => {
     expect(view.status().resources.find((resource) => resource.resource === 'pods')?.count).toBe(20);
   });
 
+  it('holds the Node of every scheduled pod, node-c cordoned, and gives it to the pod context', async () => {
+    const pods = (await Promise.all(['shop', 'analytics', 'batch', 'payments', 'tools'].map(namespacePods))).flat();
+    for (const pod of pods.filter((each) => each.nodeName !== undefined)) {
+      expect({ pod: pod.name, node: view.node(pod.nodeName!)?.name }).toEqual({ pod: pod.name, node: pod.nodeName });
+    }
+    expect(view.status().resources.find((resource) => resource.resource === 'nodes')?.count).toBe(3);
+    expect(['node-a', 'node-b', 'node-c'].map((name) => view.node(name)?.unschedulable)).toEqual([false, false, true]);
+    const onNodeC = pods.find((pod) => pod.nodeName === 'node-c')!;
+    const { context } = await view.facts(onNodeC.namespace, onNodeC.name);
+    expect(context?.node).toMatchObject({
+      name: 'node-c',
+      unschedulable: true,
+      labels: { 'topology.kubernetes.io/zone': 'eu-west-1c' },
+      taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }],
+    });
+    const pending = pods.find((pod) => pod.nodeName === undefined)!;
+    expect((await view.facts(pending.namespace, pending.name)).context?.node).toBeUndefined();
+  });
+
   it('has every pod its header lists, except the one meant to be missing', async () => {
     const rows = readFileSync(DEMO_SNAPSHOT_FILE, 'utf8').matchAll(/^# ([a-z0-9-]+)\/([a-z0-9-]+) /gm);
     const listed = [...rows].map(([, namespace, name]) => `${namespace}/${name}`);

@@ -2,7 +2,7 @@ import { ClusterIndex, disruptedPodKeys, NamespacedStore, podNodeKeys } from '..
 import type { PdbFacts, PodFacts } from '../../src/domain';
 
 function pod(namespace: string, name: string): PodFacts {
-  return { namespace, name, uid: name, labels: {}, phase: 'Running', ready: true, deleting: false, hasEmptyDir: false, annotations: {} };
+  return { namespace, name, uid: name, labels: {}, phase: 'Running', ready: true, deleting: false, hasEmptyDir: false, annotations: {}, ownerReferences: [], volumes: [], conditions: [] };
 }
 
 function pdb(namespace: string, name: string): PdbFacts {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { LiveClusterView } from '../../src/cluster/live';
 import type { ClusterLogger, ResourceSyncState } from '../../src/cluster/view';
 import { FakeApiServer } from '../fake-apiserver';
-import { namespaceObject, pdbObject, podObject, workloadObject } from '../helpers/objects';
+import { namespaceObject, nodeObject, pdbObject, podObject, workloadObject } from '../helpers/objects';
 
 let dir: string;
 let fake: FakeApiServer;
@@ -45,8 +45,8 @@ async function waitFor(what: string, condition: () => boolean | Promise<boolean>
   }
 }
 
-/** Pods and PDBs for the mirror; workloads and namespaces for policies. */
-const WATCHED_RESOURCES = ['pods', 'poddisruptionbudgets', 'replicasets', 'deployments', 'statefulsets', 'namespaces'];
+/** Pods and PDBs for the mirror; workloads, namespaces and nodes for policies. */
+const WATCHED_RESOURCES = ['pods', 'poddisruptionbudgets', 'replicasets', 'deployments', 'statefulsets', 'namespaces', 'nodes'];
 
 function resourceState(resource: string): ResourceSyncState {
   return view.status().resources.find((state) => state.resource === resource)!;
@@ -85,6 +85,7 @@ describe('LiveClusterView against a fake API server', () => {
         { resource: 'deployments', synced: true, count: 0, restarts: 0 },
         { resource: 'statefulsets', synced: true, count: 0, restarts: 0 },
         { resource: 'namespaces', synced: true, count: 0, restarts: 0 },
+        { resource: 'nodes', synced: true, count: 0, restarts: 0 },
       ],
     });
     const podLists = fake.requests.filter((request) => request.path === '/api/v1/pods' && !request.watch);
@@ -228,9 +229,38 @@ describe('LiveClusterView against a fake API server', () => {
 
     fake.upsert(workloadObject('Deployment', 'shop', 'web', 1));
     await waitFor('the scale-down', async () => (await view.facts('shop', 'web-1')).context?.owner.replicas === 1);
+    expect(context?.node).toBeUndefined();
     // A pod read live gets a context from the index too.
     fake.upsert(podObject('shop', 'fresh', { owner: { kind: 'ReplicaSet', name: 'web-rs' } }));
     expect((await view.confirm('shop', 'fresh')).context?.owner).toMatchObject({ kind: 'Deployment', name: 'web' });
+  });
+
+  it("lists and watches Nodes: the pod's Node in its context, a cordon seen, none for an unscheduled pod", async () => {
+    fake.upsert(nodeObject('node-a', { labels: { 'topology.kubernetes.io/zone': 'eu-1a' }, annotations: { 'node.alpha.kubernetes.io/ttl': '0' } }));
+    fake.upsert(nodeObject('node-b'));
+    fake.upsert(podObject('shop', 'pending', { nodeName: '' }));
+    await startSynced();
+    expect(resourceState('nodes')).toEqual({ resource: 'nodes', synced: true, count: 2, restarts: 0 });
+    const node = (await view.facts('shop', 'web-1')).context?.node;
+    // The store keys cluster-scoped objects under namespace ''; the rest is the trimmed Node.
+    expect(node).toEqual({
+      namespace: '',
+      name: 'node-a',
+      uid: 'node-a-uid',
+      labels: { 'topology.kubernetes.io/zone': 'eu-1a' },
+      annotations: { 'node.alpha.kubernetes.io/ttl': '0' },
+      unschedulable: false,
+      taints: [],
+      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastTransitionTime: '2024-06-01T08:00:00Z' }],
+    });
+
+    fake.upsert(nodeObject('node-a', { unschedulable: true }));
+    await waitFor('the cordon', async () => (await view.facts('shop', 'web-1')).context?.node?.unschedulable === true);
+    expect((await view.facts('shop', 'web-1')).context?.node?.taints).toEqual([{ key: 'node.kubernetes.io/unschedulable', value: undefined, effect: 'NoSchedule' }]);
+    fake.remove('Node', '', 'node-a');
+    await waitFor('the Node gone', () => resourceState('nodes').count === 1);
+    expect((await view.facts('shop', 'web-1')).context?.node).toBeUndefined();
+    expect((await view.facts('shop', 'pending')).context?.node).toBeUndefined();
   });
 
   it('stop() ends watches, timers and pending connects, leaving no open handles', async () => {
@@ -248,7 +278,7 @@ describe('LiveClusterView against a fake API server', () => {
     const stopping = await elapsedMs(view.stop());
     expect(stopping.ms).toBeLessThan(200);
     await fake.close();
-    // Six watch sockets close over a few event-loop turns; a leak would outlast the wait.
+    // Seven watch sockets close over a few event-loop turns; a leak would outlast the wait.
     const isSettled = () => [...countByType()].every(([type, count]) => count <= (before.get(type) ?? 0));
     await waitFor('sockets closed', isSettled, 250).catch(() => undefined);
 

@@ -26,7 +26,7 @@ function loadError(file: string): SnapshotError {
   throw new Error(`expected ${file} to be rejected`);
 }
 
-// The shape `kubectl get pods,pdb,rs,deploy,sts,ns,svc -A -o yaml` prints.
+// The shape `kubectl get pods,pdb,rs,deploy,sts,ns,nodes,svc -A -o yaml` prints.
 const KUBECTL_LIST = `apiVersion: v1
 kind: List
 metadata:
@@ -79,12 +79,20 @@ items:
   kind: Namespace
   metadata: {name: shop, labels: {team: web}}
 - apiVersion: v1
+  kind: Node
+  metadata: {name: node-a, uid: u-node-a, labels: {kubernetes.io/hostname: node-a}}
+  spec:
+    unschedulable: true
+    taints: [{key: node.kubernetes.io/unschedulable, effect: NoSchedule}]
+  status:
+    conditions: [{type: Ready, status: "True", reason: KubeletReady, lastHeartbeatTime: "2024-06-05T10:00:00Z"}]
+- apiVersion: v1
   kind: Service
   metadata: {name: web, namespace: shop}
 `;
 
 describe('SnapshotClusterView', () => {
-  it('loads a kubectl `kind: List` with pods, PDBs (v1 and v1beta1), owners and namespaces', async () => {
+  it('loads a kubectl `kind: List` with pods, PDBs (v1 and v1beta1), owners, namespaces and nodes', async () => {
     const view = SnapshotClusterView.fromFile(write('list.yaml', KUBECTL_LIST));
     await view.start();
     expect(view.isSynced()).toBe(true);
@@ -101,6 +109,16 @@ describe('SnapshotClusterView', () => {
     expect(facts.context?.owner).toEqual({ kind: 'Deployment', name: 'web', replicas: 1, readyReplicas: 1, replicasFrom: 'spec' });
     expect(facts.context?.namespace?.labels).toEqual({ team: 'web' });
     expect(facts.context?.peers('node').map((pod) => pod.name)).toEqual(['web-1']);
+    expect(facts.context?.node).toEqual({
+      name: 'node-a',
+      uid: 'u-node-a',
+      labels: { 'kubernetes.io/hostname': 'node-a' },
+      annotations: {},
+      unschedulable: true,
+      taints: [{ key: 'node.kubernetes.io/unschedulable', value: undefined, effect: 'NoSchedule' }],
+      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastTransitionTime: undefined }],
+    });
+    expect(view.node('node-b')).toBeUndefined();
     expect((await view.facts('shop', 'missing')).context).toBeUndefined();
 
     expect(view.workload('ReplicaSet', 'shop', 'web-abc')).toMatchObject({ replicas: 1, owner: { kind: 'Deployment', name: 'web' } });
@@ -116,6 +134,7 @@ describe('SnapshotClusterView', () => {
         { resource: 'deployments', synced: true, count: 1, restarts: 0 },
         { resource: 'statefulsets', synced: true, count: 1, restarts: 0 },
         { resource: 'namespaces', synced: true, count: 1, restarts: 0 },
+        { resource: 'nodes', synced: true, count: 1, restarts: 0 },
       ],
     });
   });

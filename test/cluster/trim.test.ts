@@ -1,5 +1,6 @@
 import { Interner } from '../../src/cluster/intern';
-import { trimNamespace, trimPdb, trimPod, trimWorkload } from '../../src/cluster/trim';
+import { cutUtf8, trimNamespace, trimNode, trimPdb, trimPod, trimWorkload } from '../../src/cluster/trim';
+import { ANNOTATION_VALUE_CAP_BYTES, ANNOTATIONS_CAP_BYTES } from '../../src/domain';
 
 function facts<T>(result: { facts: T } | { error: string }): T {
   if ('error' in result) throw new Error(`expected facts, got error: ${result.error}`);
@@ -31,23 +32,32 @@ const fatPod = {
   },
   spec: {
     nodeName: 'node-a',
+    serviceAccountName: 'web',
+    priorityClassName: 'high',
+    priority: 1000,
     containers: [{ name: 'web', image: 'registry.example.com/web:1', env: [{ name: 'A', value: 'b' }] }],
-    volumes: [{ name: 'config', configMap: { name: 'web' } }, { name: 'cache', emptyDir: {} }],
+    volumes: [
+      { name: 'config', configMap: { name: 'web' } },
+      { name: 'cache', emptyDir: {} },
+      { name: 'data', persistentVolumeClaim: { claimName: 'data-web' } },
+      { name: 'kube-api-access-x2x9k', projected: { sources: [{ serviceAccountToken: { path: 'token' } }] } },
+    ],
     tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' }],
   },
   status: {
     phase: 'Running',
     podIP: '10.0.0.1',
+    startTime: '2025-05-01T08:00:01Z',
     conditions: [
-      { type: 'PodScheduled', status: 'True' },
-      { type: 'Ready', status: 'True' },
+      { type: 'PodScheduled', status: 'True', lastTransitionTime: '2025-05-01T08:00:00Z', lastProbeTime: null },
+      { type: 'Ready', status: 'True', lastTransitionTime: '2025-05-01T08:00:09Z', reason: 'ignored' },
     ],
     containerStatuses: [{ name: 'web', ready: true, restartCount: 0 }],
   },
 };
 
 describe('trimPod', () => {
-  it('keeps exactly the fields decisions need and drops spec, containers, status details and managedFields', () => {
+  it('keeps exactly the fields decisions and policies read and drops containers, status details and managedFields', () => {
     const pod = facts(trimPod(fatPod, new Interner()));
     expect(pod).toStrictEqual({
       namespace: 'shop',
@@ -61,10 +71,31 @@ describe('trimPod', () => {
       nodeName: 'node-a',
       owner: { kind: 'ReplicaSet', name: 'web-7d9c5b7f6', uid: 'uid-rs' },
       hasEmptyDir: true,
-      annotations: { 'kubernetes.io/config.mirror': 'abc123', 'evictionguard.io/protect': 'true' },
+      // Every annotation but last-applied-configuration, in key order.
+      annotations: { 'evictionguard.io/protect': 'true', 'kubernetes.io/config.mirror': 'abc123', 'prometheus.io/scrape': 'true' },
+      creationTimestamp: '2025-05-01T08:00:00Z',
+      deletionTimestamp: undefined,
+      ownerReferences: [
+        { apiVersion: 'v1', kind: 'ConfigMap', name: 'not-the-controller', uid: 'uid-cm', controller: undefined },
+        { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d9c5b7f6', uid: 'uid-rs', controller: true },
+      ],
+      priorityClassName: 'high',
+      priority: 1000,
+      serviceAccountName: 'web',
+      volumes: [
+        { name: 'config', source: 'configMap' },
+        { name: 'cache', source: 'emptyDir' },
+        { name: 'data', source: 'persistentVolumeClaim' },
+        { name: 'kube-api-access-x2x9k', source: 'projected' },
+      ],
+      conditions: [
+        { type: 'PodScheduled', status: 'True', lastTransitionTime: '2025-05-01T08:00:00Z' },
+        { type: 'Ready', status: 'True', lastTransitionTime: '2025-05-01T08:00:09Z' },
+      ],
+      startTime: '2025-05-01T08:00:01Z',
     });
     const serialized = JSON.stringify(pod);
-    for (const dropped of ['managedFields', 'containers', 'tolerations', 'podIP', 'last-applied', 'prometheus', 'not-the-controller']) {
+    for (const dropped of ['managedFields', 'containers', 'tolerations', 'podIP', 'last-applied', 'claimName', 'serviceAccountToken', 'blockOwnerDeletion', 'lastProbeTime']) {
       expect(serialized).not.toContain(dropped);
     }
   });
@@ -83,7 +114,22 @@ describe('trimPod', () => {
       owner: undefined,
       hasEmptyDir: false,
       annotations: {},
+      creationTimestamp: undefined,
+      deletionTimestamp: undefined,
+      ownerReferences: [],
+      priorityClassName: undefined,
+      priority: undefined,
+      serviceAccountName: undefined,
+      volumes: [],
+      conditions: [],
+      startTime: undefined,
     });
+  });
+
+  it("names a volume's source '' when it has none, and skips entries that are not objects", () => {
+    const pod = facts(trimPod({ metadata: { name: 'p', ownerReferences: ['junk'] }, spec: { volumes: [{ name: 'odd' }, 'junk', null] } }, new Interner()));
+    expect(pod.volumes).toStrictEqual([{ name: 'odd', source: '' }]);
+    expect(pod.ownerReferences).toStrictEqual([]);
   });
 
   it('reads Ready only from a Ready condition with status True, and deleting from deletionTimestamp', () => {
@@ -98,6 +144,7 @@ describe('trimPod', () => {
     );
     expect(pod.ready).toBe(false);
     expect(pod.deleting).toBe(true);
+    expect(pod.deletionTimestamp).toBe('2025-05-01T08:00:00Z');
   });
 
   it('shares one label object, owner and strings between pods of the same workload', () => {
@@ -107,12 +154,133 @@ describe('trimPod', () => {
     const b = facts(trimPod(JSON.parse(JSON.stringify(second)), interner));
     expect(b.labels).toBe(a.labels);
     expect(b.owner).toBe(a.owner);
+    expect(b.annotations).toBe(a.annotations);
+    expect(b.ownerReferences).toBe(a.ownerReferences);
+    expect(b.conditions).toBe(a.conditions);
+    expect(b.volumes).toBe(a.volumes);
     expect(Object.isFrozen(a.labels)).toBe(true);
+    expect(Object.isFrozen(a.volumes)).toBe(true);
+    expect(Object.isFrozen(a.volumes[0])).toBe(true);
+  });
+
+  it('shares the volumes pods have in common even when a list is their own', () => {
+    const interner = new Interner();
+    const withToken = (suffix: string) => trimPod({ metadata: { name: suffix }, spec: { volumes: [{ name: 'config', configMap: {} }, { name: `kube-api-access-${suffix}`, projected: {} }] } }, interner);
+    const [a, b] = [facts(withToken('abcde')), facts(withToken('fghij'))];
+    expect(b.volumes).not.toBe(a.volumes);
+    expect(b.volumes[0]).toBe(a.volumes[0]);
   });
 
   it('answers an error naming the kind for an object without metadata.name', () => {
     expect(trimPod({ metadata: {} }, new Interner())).toEqual({ error: 'Pod has no metadata.name' });
     expect(trimPod('not an object', new Interner())).toEqual({ error: 'Pod has no metadata.name' });
+  });
+});
+
+describe('annotation caps', () => {
+  const annotationsOf = (annotations: Record<string, unknown>) => facts(trimPod({ metadata: { name: 'p', annotations } }, new Interner())).annotations;
+  const bytes = (annotations: Readonly<Record<string, string>>) => Object.entries(annotations).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(value), 0);
+
+  it('drops last-applied-configuration and keeps numbers and booleans of hand-written snapshots as strings', () => {
+    expect(annotationsOf({ 'kubectl.kubernetes.io/last-applied-configuration': '{}', replicas: 3, enabled: true, nested: { no: 1 } })).toStrictEqual({
+      enabled: 'true',
+      replicas: '3',
+    });
+  });
+
+  it('cuts a value to the value cap at a UTF-8 character boundary', () => {
+    const ascii = 'a'.repeat(ANNOTATION_VALUE_CAP_BYTES + 100);
+    // 'é' is 2 bytes and '€' 3: the cap falls inside a character, which is left out whole.
+    const multiByte = 'x' + '€'.repeat(ANNOTATION_VALUE_CAP_BYTES);
+    const kept = annotationsOf({ ascii, multiByte, exact: 'é'.repeat(ANNOTATION_VALUE_CAP_BYTES / 2) });
+    expect(kept.ascii).toBe('a'.repeat(ANNOTATION_VALUE_CAP_BYTES));
+    expect(kept.multiByte).toBe('x' + '€'.repeat(341)); // 1 + 341 × 3 = 1024 bytes
+    expect(Buffer.byteLength(kept.multiByte)).toBeLessThanOrEqual(ANNOTATION_VALUE_CAP_BYTES);
+    expect(kept.exact).toBe('é'.repeat(ANNOTATION_VALUE_CAP_BYTES / 2));
+    expect(cutUtf8('😀😀', 5)).toBe('😀');
+    expect(cutUtf8('a😀', 4)).toBe('a');
+  });
+
+  it('keeps ours and the well-known do-not-disrupt annotations before others under the total cap, then others in key order', () => {
+    const big = 'v'.repeat(1000);
+    const annotations: Record<string, string> = {};
+    for (let i = 0; i < 12; i++) annotations[`a-${String(i).padStart(2, '0')}`] = big;
+    Object.assign(annotations, {
+      'z/s': 's',
+      'karpenter.sh/do-not-disrupt': 'true',
+      'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false',
+      'kubernetes.io/config.mirror': 'hash',
+      'evictionguard.io/protect': 'true',
+      'zz-evictionguard.io/protect': 'not ours',
+    });
+    const kept = annotationsOf(annotations);
+    expect(kept).toMatchObject({
+      'karpenter.sh/do-not-disrupt': 'true',
+      'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false',
+      'kubernetes.io/config.mirror': 'hash',
+      'evictionguard.io/protect': 'true',
+    });
+    // Those take 141 bytes; 1004-byte entries fit 8 times after them (8173 bytes): a-08 and later
+    // are dropped, the 4 bytes of z/s still fit, and the 35 of a lookalike of ours do not.
+    expect(Object.keys(kept).filter((key) => key.startsWith('a-'))).toEqual(['a-00', 'a-01', 'a-02', 'a-03', 'a-04', 'a-05', 'a-06', 'a-07']);
+    expect(kept['z/s']).toBe('s');
+    expect(kept['zz-evictionguard.io/protect']).toBeUndefined();
+    expect(bytes(kept)).toBeLessThanOrEqual(ANNOTATIONS_CAP_BYTES);
+    expect(Object.keys(kept)).toEqual([...Object.keys(kept)].sort());
+  });
+});
+
+describe('trimNode', () => {
+  it('keeps identity, labels, annotations, unschedulable, taints and conditions without heartbeats and messages', () => {
+    const node = facts(
+      trimNode(
+        {
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: {
+            name: 'node-a',
+            uid: 'uid-node-a',
+            labels: { 'topology.kubernetes.io/zone': 'eu-west-1a' },
+            annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'kubectl.kubernetes.io/last-applied-configuration': '{}' },
+            managedFields: [{}],
+          },
+          spec: { unschedulable: true, podCIDR: '10.0.0.0/24', taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule', timeAdded: '2025-05-01T08:00:00Z' }, { key: 'dedicated', value: 'gpu', effect: 'NoExecute' }] },
+          status: {
+            conditions: [
+              { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: '2025-05-01T09:00:00Z', lastTransitionTime: '2025-05-01T08:00:00Z' },
+            ],
+            images: [{ names: ['registry.example.com/web:1'], sizeBytes: 1 }],
+            capacity: { cpu: '4' },
+          },
+        },
+        new Interner(),
+      ),
+    );
+    expect(node).toStrictEqual({
+      name: 'node-a',
+      uid: 'uid-node-a',
+      labels: { 'topology.kubernetes.io/zone': 'eu-west-1a' },
+      annotations: { 'node.alpha.kubernetes.io/ttl': '0' },
+      unschedulable: true,
+      taints: [
+        { key: 'node.kubernetes.io/unschedulable', value: undefined, effect: 'NoSchedule' },
+        { key: 'dedicated', value: 'gpu', effect: 'NoExecute' },
+      ],
+      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastTransitionTime: '2025-05-01T08:00:00Z' }],
+    });
+  });
+
+  it('takes a Node without spec as schedulable and untainted, and answers an error without a name', () => {
+    expect(facts(trimNode({ metadata: { name: 'bare' } }, new Interner()))).toStrictEqual({
+      name: 'bare',
+      uid: undefined,
+      labels: {},
+      annotations: {},
+      unschedulable: false,
+      taints: [],
+      conditions: [],
+    });
+    expect(trimNode({ metadata: {} }, new Interner())).toEqual({ error: 'Node has no metadata.name' });
   });
 });
 
@@ -224,13 +392,14 @@ describe('trimWorkload and trimNamespace', () => {
     });
   });
 
-  it('keeps a namespace with its labels and only the annotations eviction-guard reads', () => {
-    const namespace = facts(
-      trimNamespace(
-        { metadata: { name: 'shop', uid: 'u', labels: { team: 'a' }, annotations: { 'evictionguard.io/protect': 'true', other: 'x' } } },
-        new Interner(),
-      ),
-    );
-    expect(namespace).toStrictEqual({ name: 'shop', uid: 'u', labels: { team: 'a' }, annotations: { 'evictionguard.io/protect': 'true' } });
+  it('keeps a namespace with its labels and its annotations within the caps, without last-applied-configuration', () => {
+    const annotations = { 'evictionguard.io/protect': 'true', other: 'x', long: 'l'.repeat(5000), 'kubectl.kubernetes.io/last-applied-configuration': '{}' };
+    const namespace = facts(trimNamespace({ metadata: { name: 'shop', uid: 'u', labels: { team: 'a' }, annotations } }, new Interner()));
+    expect(namespace).toStrictEqual({
+      name: 'shop',
+      uid: 'u',
+      labels: { team: 'a' },
+      annotations: { 'evictionguard.io/protect': 'true', long: 'l'.repeat(ANNOTATION_VALUE_CAP_BYTES), other: 'x' },
+    });
   });
 });

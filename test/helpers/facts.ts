@@ -14,6 +14,9 @@ export function podFacts(name: string, overrides: Partial<PodFacts> = {}): PodFa
     owner: { kind: 'ReplicaSet', name: 'web-7d9c5b7f6' },
     hasEmptyDir: false,
     annotations: {},
+    ownerReferences: [],
+    volumes: [],
+    conditions: [],
     ...overrides,
   };
 }

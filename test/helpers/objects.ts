@@ -96,6 +96,36 @@ export function namespaceObject(name: string, labels: Record<string, string> = {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels, annotations } };
 }
 
+export interface NodeOptions {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** Cordoned: spec.unschedulable and the taint the node lifecycle controller adds for it. */
+  unschedulable?: boolean;
+  ready?: boolean;
+}
+
+export function nodeObject(name: string, options: NodeOptions = {}): KubeObject {
+  const { labels = { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' }, annotations = {}, unschedulable = false, ready = true } = options;
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, uid: `${name}-uid`, labels, annotations },
+    spec: unschedulable ? { unschedulable: true, taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule', timeAdded: '2024-06-05T09:00:00Z' }] } : {},
+    status: {
+      conditions: [
+        {
+          type: 'Ready',
+          status: ready ? 'True' : 'False',
+          reason: ready ? 'KubeletReady' : 'KubeletNotReady',
+          message: ready ? 'kubelet is posting ready status' : 'container runtime is down',
+          lastHeartbeatTime: '2024-06-05T09:59:00Z',
+          lastTransitionTime: '2024-06-01T08:00:00Z',
+        },
+      ],
+    },
+  };
+}
+
 /** An EvictionPolicy custom resource with this spec. */
 export function evictionPolicyObject(name: string, spec: unknown): KubeObject {
   return { apiVersion: 'evictionguard.io/v1alpha1', kind: 'EvictionPolicy', metadata: { name }, spec };

@@ -33,6 +33,7 @@ function outcome(policyName: string, scenario: Scenario): string[] {
     {
       workload: () => undefined,
       namespace: (name) => (namespace?.name === name ? namespace : undefined),
+      node: () => undefined,
       podsInNamespace: (name) => pods.filter((p) => p.namespace === name),
       podsOnNode: (node) => pods.filter((pod) => pod.nodeName === node),
       isRecordedDisruption: (other) => pdbs.some((pdb) => pdb.namespace === other.namespace && Object.hasOwn(pdb.status.disruptedPods, other.name)),

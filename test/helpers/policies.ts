@@ -3,6 +3,7 @@ import { parse } from 'yaml';
 import { contextFromFacts } from '../../src/cluster/context';
 import type { EvictionAttempt, EvictionContext, PdbFacts, PodFacts, ReservationView } from '../../src/domain';
 import { NO_RESERVATIONS } from '../../src/reservation/record';
+import type { CelVariables } from '../../src/policy/cel';
 import { celVariables } from '../../src/policy/variables';
 import type { RuleInput } from '../../src/policy/rules/types';
 import { parsePolicy, type EvictionPolicy } from '../../src/policy/schema';
@@ -39,5 +40,7 @@ export function ruleInput(options: RuleInputOptions = {}): RuleInput {
   const context = { ...contextFromFacts(pod, factsFor(pod, pdbs, options.others ?? [])), ...options.context };
   const now = options.now ?? new Date('2024-06-05T10:00:00Z');
   const reservations = options.reservations ?? NO_RESERVATIONS;
-  return { attempt, pod, pdbs, context, reservations, now, celVariables: () => celVariables(attempt, pod, pdbs, context, now) };
+  // Built once and shared by the rules, as the engine does for one eviction.
+  let variables: CelVariables | undefined;
+  return { attempt, pod, pdbs, context, reservations, now, celVariables: () => (variables ??= celVariables(attempt, pod, pdbs, context, now)) };
 }

@@ -93,7 +93,7 @@ describe('policyFindings()', () => {
   });
 
   describe('CEL runtime errors follow failurePolicy', () => {
-    const failing = (failurePolicy: string) => policy('needs-tier', `failurePolicy: ${failurePolicy}\nrules: [{ cel: { expression: "pod.labels.tier == \\"web\\"" } }]`);
+    const failing = (failurePolicy: string) => policy('needs-tier', `failurePolicy: ${failurePolicy}\nrules: [{ cel: { expression: "pod.metadata.labels.tier == \\"web\\"" } }]`);
 
     it('count as a violation under Fail, the default', () => {
       expect(findings([failing('Fail')])).toEqual([
@@ -102,7 +102,8 @@ describe('policyFindings()', () => {
           action: 'deny',
           code: 403,
           evaluationFailed: true,
-          message: 'CEL evaluation failed: line 1, column 11: field not found: tier; counted as a violation (failurePolicy: Fail).',
+          message:
+            'CEL evaluation failed: line 1, column 20: pod.metadata.labels has no key "tier" (keys: app); test it first: has(pod.metadata.labels.tier) or "tier" in pod.metadata.labels; counted as a violation (failurePolicy: Fail).',
           hint: 'fix the expression, or set failurePolicy: Ignore',
         },
       ]);
@@ -113,7 +114,8 @@ describe('policyFindings()', () => {
         {
           check: 'policy/needs-tier/cel',
           action: 'audit',
-          message: 'CEL evaluation failed: line 1, column 11: field not found: tier; ignored (failurePolicy: Ignore).',
+          message:
+            'CEL evaluation failed: line 1, column 20: pod.metadata.labels has no key "tier" (keys: app); test it first: has(pod.metadata.labels.tier) or "tier" in pod.metadata.labels; ignored (failurePolicy: Ignore).',
           evaluationFailed: true,
         },
       ]);

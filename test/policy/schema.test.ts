@@ -79,12 +79,18 @@ describe('EvictionPolicy schema', () => {
   });
 
   it('rejects unknown CEL variables and functions with their position', () => {
-    expect(policyError('rules: [{ cel: { expression: "pod.ready &&\\n  pods.size() > 1" } }]')).toContain(
-      'spec.rules[0].cel.expression: CEL: line 2, column 3: unknown variable "pods" (known: pod, eviction, request, namespaceObject, pdbs, owner, node, now)',
+    expect(policyError('rules: [{ cel: { expression: "pod.metadata.name != \\"\\" &&\\n  pods.size() > 1" } }]')).toContain(
+      'spec.rules[0].cel.expression: CEL: line 2, column 3: unknown variable "pods" (known: object, request, pod, namespaceObject, node, pdbs, owner, now)',
     );
-    expect(policyError('rules: [{ cel: { expression: "lookup(pod.name)" } }]')).toContain('CEL: line 1, column 1: unknown function "lookup"');
+    expect(policyError('rules: [{ cel: { expression: "lookup(pod.metadata.name)" } }]')).toContain('CEL: line 1, column 1: unknown function "lookup"');
     expect(policyError('rules: [{ cel: { expression: "x", messageExpression: "y +" } }]')).toMatch(
       /cel\.expression: CEL: line 1, column 1: unknown variable "x".*; spec\.rules\[0\]\.cel\.messageExpression: CEL: line 1, column 3/,
+    );
+  });
+
+  it('rejects a CEL field the variable does not declare, in the expression or the messageExpression', () => {
+    expect(policyError('rules: [{ cel: { expression: "pod.metadata.labels.app == \\"db\\"", messageExpression: "pod.metadta.name" } }]')).toBe(
+      'policy "p" (test): spec.rules[0].cel.messageExpression: CEL: line 1, column 4: pod has no field "metadta" (fields: metadata, spec, status)',
     );
   });
 

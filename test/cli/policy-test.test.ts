@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { parseTestOptions, runTest, TEST_USAGE, type TestReport } from '../../src/cli/test';
 import { usageAs } from '../../src/cli/program';
 import { UsageError } from '../../src/cli/usage';
-import { evictionPolicyObject, namespaceObject, podObject, workloadObject } from '../helpers/objects';
+import { evictionPolicyObject, namespaceObject, nodeObject, podObject, workloadObject } from '../helpers/objects';
 
 const DEMO = path.join(__dirname, '../../demo/cluster.yaml');
 
@@ -190,6 +190,31 @@ describe('eviction-guard test: running cases', () => {
     });
     const { exitCode, stdout } = await run(root);
     expect(stdout).toContain('5 passed, 0 failed');
+    expect(exitCode).toBe(0);
+  });
+
+  it("gives the policies the suite's inline Nodes and every pod annotation, in the object shape", async () => {
+    const policy = evictionPolicyObject('cordoned-and-marked', {
+      rules: [{ cel: { expression: '!(node != null && node.spec.unschedulable && "team" in pod.metadata.annotations && pod.metadata.annotations["team"] == "data")' } }],
+    });
+    const objects = [
+      nodeObject('node-a', { unschedulable: true }),
+      nodeObject('node-b'),
+      podObject('shop', 'etl-a', { nodeName: 'node-a', annotations: { team: 'data' } }),
+      podObject('shop', 'etl-b', { nodeName: 'node-b', annotations: { team: 'data' } }),
+      podObject('shop', 'web-a', { nodeName: 'node-a', annotations: { team: 'web' } }),
+    ];
+    const root = folder({
+      'policy.yaml': policy,
+      'nodes.test.yaml': suite({ cluster: { objects } }, [
+        { name: 'data pod on the cordoned node', pod: 'shop/etl-a', user: 'jane', expect: { allowed: false, check: 'policy/cordoned-and-marked/cel' } },
+        { name: 'data pod on a schedulable node', pod: 'shop/etl-b', user: 'jane', expect: { allowed: true } },
+        { name: 'other team on the cordoned node', pod: 'shop/web-a', user: 'jane', expect: { allowed: true } },
+      ]),
+    });
+    const { exitCode, stdout, stderr } = await run(root);
+    expect(stderr).toBe('');
+    expect(stdout).toContain('3 passed, 0 failed');
     expect(exitCode).toBe(0);
   });
 

@@ -4,6 +4,7 @@ import { runCheck } from './check';
 import { runLint } from './lint';
 import { usageAs } from './program';
 import { runServe } from './serve';
+import { runTest } from './test';
 import { UsageError } from './usage';
 
 const USAGE = `Usage: eviction-guard <command> [flags]
@@ -13,6 +14,7 @@ Commands:
   certs    Make a private CA and the webhook Service's serving certificate (and patch caBundle).
   check    Drain preflight: would draining this node (namespace, pods) complete, and if not, why?
   lint     Find PDBs that fail evictions or hang drains, in a cluster, a snapshot or manifest files.
+  test     Run policy test suites: expected answers for evictions, decided as the webhook decides them.
 
 Run "eviction-guard <command> --help" for a command's flags.`;
 
@@ -27,6 +29,8 @@ async function main(argv: string[]): Promise<number> {
       return runCheck(rest);
     case 'lint':
       return runLint(rest);
+    case 'test':
+      return runTest(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -160,6 +160,17 @@ export class SnapshotClusterView implements ClusterView {
     return new SnapshotClusterView(contents, mode);
   }
 
+  /**
+   * Objects already parsed, such as an `eviction-guard test` suite's inline cluster. `file` names
+   * where they came from in errors, each object by `where(index)`.
+   */
+  static fromObjects(file: string, objects: readonly unknown[], where: (index: number) => string, mode: SnapshotMode = 'snapshot'): SnapshotClusterView {
+    const contents = new SnapshotContents();
+    contents.file = file;
+    objects.forEach((object, index) => contents.add(object, where(index)));
+    return new SnapshotClusterView(contents, mode);
+  }
+
   async start(): Promise<void> {}
 
   isSynced(): boolean {

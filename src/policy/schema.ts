@@ -267,7 +267,8 @@ export interface PolicyError {
 /** How many problems one error lists; the rest are counted. */
 const MAX_PROBLEMS = 5;
 
-function fieldPath(path: readonly PropertyKey[]): string {
+/** A zod issue's path as a field path: `spec.rules[0].cel.expression`. */
+export function fieldPath(path: readonly PropertyKey[]): string {
   return path.map((part, index) => (typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`)).join('');
 }
 

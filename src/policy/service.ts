@@ -40,6 +40,14 @@ export interface PolicyService {
   close(): Promise<void>;
 }
 
+/**
+ * The check of the policies `registry` holds, under `mode`, at the time `clock` tells: the wall
+ * clock in the webhook, a suite's fixed time in `eviction-guard test`.
+ */
+export function registryPolicyCheck(registry: PolicyRegistry, mode: EnforcementMode, clock: () => Date = () => new Date()): PolicyService['evaluate'] {
+  return (attempt, facts, inputs) => evaluatePolicies(facts.pod === undefined ? [] : registry.candidates(facts.pod), attempt, facts, { now: clock(), mode, ...inputs });
+}
+
 export function startPolicyService(options: PolicyServiceOptions): PolicyService {
   const { paths, mode, logger } = options;
   const registry = new PolicyRegistry(logger);
@@ -50,8 +58,7 @@ export function startPolicyService(options: PolicyServiceOptions): PolicyService
   cluster?.start();
 
   return {
-    evaluate: (attempt, facts, inputs) =>
-      evaluatePolicies(facts.pod === undefined ? [] : registry.candidates(facts.pod), attempt, facts, { now: new Date(), mode, ...inputs }),
+    evaluate: registryPolicyCheck(registry, mode),
     status: () => ({ mode, files: [...paths], ...registry.status(), ...(cluster ? { cluster: cluster.state() } : {}) }),
     close: async () => {
       fileWatch?.close();

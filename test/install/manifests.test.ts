@@ -255,7 +255,7 @@ describe('the EvictionPolicy CRD (manifests/base/crd)', () => {
 
   it('accepts every policy in examples/policies, as the server does', () => {
     const loaded = loadPolicyFiles([path.join(REPO, 'examples/policies')]);
-    expect(loaded.documents.length).toBeGreaterThanOrEqual(readdirSync(path.join(REPO, 'examples/policies')).length);
+    expect(loaded.documents.length).toBeGreaterThanOrEqual(readdirSync(path.join(REPO, 'examples/policies')).filter((name) => name.endsWith('.yaml')).length);
     for (const document of loaded.documents) {
       expect([document.origin, validateAgainst(schema, applyDefaults(schema, document.raw))]).toEqual([document.origin, []]);
       expect([document.origin, 'error' in parsePolicy(document.raw, document.origin)]).toEqual([document.origin, false]);

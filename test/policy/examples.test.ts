@@ -51,11 +51,12 @@ const autoscaler = user('system:serviceaccount:kube-system:cluster-autoscaler', 
 const prod = (name: string): NamespaceFacts => ({ name, labels: { env: 'prod' }, annotations: {} });
 
 describe('examples/policies', () => {
-  it('load without errors, one per rule kind and an exemption', () => {
+  it('load without errors, one per rule kind, an exemption and the do-not-disrupt annotations', () => {
     expect(loaded.errors).toEqual([]);
     expect([...policies.keys()].sort()).toEqual([
       'batch-autoscaler-only',
       'dba-may-evict-protected',
+      'honor-do-not-disrupt',
       'no-single-replica-evictions',
       'one-pod-per-workload',
       'prod-business-hours',

@@ -7,6 +7,9 @@
 import https from 'node:https';
 import path from 'node:path';
 
+/** The token the bench reads /pdb-findings, an operator route, with; bench/fake-cluster.ts makes the fake API server's TokenReview know it. */
+export const BENCH_OPERATOR_TOKEN = 'bench-operator-token';
+
 interface LoadResult {
   requestsPerSecond: number;
   p99Ms: number;
@@ -28,7 +31,8 @@ export interface ContinuousLintResult {
 function getJson<T>(port: number, urlPath: string): Promise<{ status: number; body: T | undefined }> {
   return new Promise((resolve) => {
     https
-      .get({ host: '127.0.0.1', port, path: urlPath, rejectUnauthorized: false, agent: false }, (response) => {
+      // /pdb-findings is an operator route: the webhook asks the API server whether the token may read it.
+      .get({ host: '127.0.0.1', port, path: urlPath, rejectUnauthorized: false, agent: false, headers: { authorization: `Bearer ${BENCH_OPERATOR_TOKEN}` } }, (response) => {
         let text = '';
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => (text += chunk));
@@ -49,7 +53,8 @@ interface PassReport {
 /** The last pass that finished after `after`, waiting for one. */
 async function passAfter(port: number, after: number): Promise<PassReport> {
   for (const deadline = Date.now() + 120_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
-    const { body } = await getJson<PassReport>(port, '/pdb-findings');
+    const { status, body } = await getJson<PassReport>(port, '/pdb-findings');
+    if (status === 401 || status === 403) throw new Error(`/pdb-findings answered ${status}: the bench's operator token was refused`);
     if (body !== undefined && Date.parse(body.lintedAt) > after) return body;
   }
   throw new Error('no continuous lint pass finished within 120 s');

@@ -13,6 +13,7 @@ import { evaluateEviction } from '../src/evaluate';
 import { candidateOf, guardPdbChange } from '../src/guard/pdb-guard';
 import { decodeAdmissionReview } from '../src/admission/decode';
 import { benchDrainPlan } from './drain-plan';
+import { benchPolicyEngine } from './engine';
 import { BENCH_CLUSTER, appName, namespaceName, podName, syntheticCluster } from './synthetic-cluster';
 
 const ALL_FLAGS = { ignoreDaemonSets: true, deleteEmptyDirData: true, force: true };
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
       `PDB guard review              ${fixed(guardMs * 1000, 0)} us = ${fixed(guardMs / evictionMs, 2)}x one eviction decision (${fixed(evictionMs * 1000, 0)} us)   (${warnings} warning)`,
     ];
     rows.push('', 'drain plan, a node of 100 pods', ...(await benchDrainPlan(dir)));
+    rows.push('', 'policy engine in process, 200 evictions (100 pods per namespace and per node)', ...(await benchPolicyEngine(dir)));
     process.stdout.write(`\n${rows.join('\n')}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -387,7 +387,7 @@ describe('the Helm chart and manifests/ agree', () => {
     // The bench runs the webhook with this environment (bench/processes.ts): the heap ceiling and two malloc arenas.
     expect(pod(manifests).containers[0].env).toEqual(
       expect.arrayContaining([
-        { name: 'NODE_OPTIONS', value: '--max-old-space-size=384' },
+        { name: 'NODE_OPTIONS', value: '--max-old-space-size=384 --max-semi-space-size=8' },
         { name: 'MALLOC_ARENA_MAX', value: '2' },
       ]),
     );

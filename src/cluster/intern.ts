@@ -7,6 +7,8 @@ import type { OwnerRef } from '../domain';
  */
 const MAX_STRINGS = 100_000;
 const MAX_SHARED = 50_000;
+/** Profiles and timing templates: one per workload and rollout pattern, named by a key of some 100 bytes. */
+const MAX_KEYED = 20_000;
 
 const EMPTY_RECORD: Readonly<Record<string, string>> = Object.freeze({});
 const EMPTY_LIST: readonly never[] = Object.freeze([]);
@@ -119,6 +121,7 @@ export class Interner {
   private readonly records = new ContentPool<Readonly<Record<string, string>>>(MAX_SHARED, (record) => Object.entries(record).flat());
   private readonly objects = new ContentPool<FlatObject>(MAX_SHARED, (value) => partsOfObject(value));
   private readonly lists = new ContentPool<readonly FlatObject[]>(MAX_SHARED, partsOfList);
+  private readonly keyed = new Pool<string, unknown>(MAX_KEYED);
 
   string(value: string): string {
     const pooled = this.strings.get(value);
@@ -155,6 +158,18 @@ export class Interner {
     if (items.length === 0) return EMPTY_LIST;
     const flat = items as readonly FlatObject[];
     return this.lists.shared(partsOfList(flat), () => Object.freeze(flat.map((item) => this.object(item)))) as unknown as readonly T[];
+  }
+
+  /**
+   * The pooled value under `key`, else `make()`, pooled. For values few and short to name (a pod
+   * profile, a timing template): the key is a native string, which V8 hashes itself.
+   */
+  keyedBy<V>(key: string, make: () => V): V {
+    const pooled = this.keyed.get(key);
+    if (pooled !== undefined) return pooled as V;
+    const value = make();
+    this.keyed.set(key, value);
+    return value;
   }
 
   owner(kind: string, name: string, uid: string | undefined): OwnerRef {

@@ -18,6 +18,7 @@ import type {
   WorkloadFacts,
 } from '../domain';
 import { V1BETA1_MATCH_NONE_KEY } from '../pdb/selector';
+import { IndexedPod, joinVolumeNames, RawTiming, TimingTemplate, wholeSeconds, type PodProfile, type PodTiming } from './indexed-pod';
 import type { Interner } from './intern';
 
 /** A trimmed object, or why the raw one could not be trimmed. */
@@ -147,16 +148,7 @@ function controllerOf(metadata: Json, interner: Interner): OwnerRef | undefined 
   return undefined;
 }
 
-function isReady(conditions: readonly PodCondition[]): boolean {
-  return conditions.some((condition) => condition.type === 'Ready' && condition.status === 'True');
-}
-
-/** An optional string, interned: timestamps and names that pods of one workload share. */
-function sharedString(value: unknown, interner: Interner): string | undefined {
-  return typeof value === 'string' ? interner.string(value) : undefined;
-}
-
-function ownerReferences(metadata: Json, interner: Interner): readonly PodOwnerReference[] {
+function ownerReferences(metadata: Json): PodOwnerReference[] {
   const references: PodOwnerReference[] = [];
   for (const entry of asArray(metadata.ownerReferences)) {
     const reference = asObject(entry);
@@ -169,7 +161,7 @@ function ownerReferences(metadata: Json, interner: Interner): readonly PodOwnerR
       controller: typeof reference.controller === 'boolean' ? reference.controller : undefined,
     });
   }
-  return interner.list(references);
+  return references;
 }
 
 /** A volume's source is its one field besides `name` (emptyDir, persistentVolumeClaim, configMap...). */
@@ -178,23 +170,76 @@ function volumeSource(volume: Json): string {
   return '';
 }
 
-function podVolumes(spec: Json | undefined, interner: Interner): readonly PodVolume[] {
+function podVolumes(spec: Json | undefined): PodVolume[] {
   const volumes: PodVolume[] = [];
   for (const entry of asArray(spec?.volumes)) {
     const volume = asObject(entry);
     if (volume !== undefined) volumes.push({ name: asString(volume.name) ?? '', source: volumeSource(volume) });
   }
-  return interner.list(volumes);
+  return volumes;
 }
 
-function podConditions(status: Json | undefined, interner: Interner): readonly PodCondition[] {
+function podConditions(status: Json | undefined): PodCondition[] {
   const conditions: PodCondition[] = [];
   for (const entry of asArray(status?.conditions)) {
     const condition = asObject(entry);
     if (condition === undefined) continue;
     conditions.push({ type: asString(condition.type) ?? '', status: asString(condition.status) ?? '', lastTransitionTime: asString(condition.lastTransitionTime) });
   }
-  return interner.list(conditions);
+  return conditions;
+}
+
+/** One shared profile per distinct owner references, priority, service account and volume sources. */
+function podProfile(metadata: Json, spec: Json | undefined, volumes: readonly PodVolume[], interner: Interner): PodProfile {
+  const references = ownerReferences(metadata);
+  const priorityClassName = asString(spec?.priorityClassName);
+  const priority = asNumber(spec?.priority);
+  const serviceAccountName = asString(spec?.serviceAccountName);
+  const volumeSources = volumes.map((volume) => volume.source);
+  const key = JSON.stringify(['profile', references, priorityClassName ?? null, priority ?? null, serviceAccountName ?? null, volumeSources]);
+  return interner.keyedBy(key, () =>
+    Object.freeze({
+      ownerReferences: interner.list(references),
+      priorityClassName: priorityClassName === undefined ? undefined : interner.string(priorityClassName),
+      priority,
+      serviceAccountName: serviceAccountName === undefined ? undefined : interner.string(serviceAccountName),
+      volumeSources: Object.freeze(volumeSources.map((source) => interner.string(source))),
+    }),
+  );
+}
+
+/** Seconds from `createdS` to `time`: 0 for no time, undefined when the time does not compress. */
+function offsetOf(time: string | undefined, createdS: number | undefined): number | null | undefined {
+  if (time === undefined) return null;
+  const seconds = createdS === undefined ? undefined : wholeSeconds(time);
+  return seconds === undefined ? undefined : seconds - createdS!;
+}
+
+/**
+ * The pod's times as a creation second and a shared template of offsets when every time is a
+ * whole second in UTC (as the API server writes them) and the pod is not being deleted; else as
+ * the API gave them.
+ */
+function podTiming(metadata: Json, status: Json | undefined, conditions: readonly PodCondition[], interner: Interner): { timing: PodTiming; createdS?: number } {
+  const created = asString(metadata.creationTimestamp);
+  const deleted = asString(metadata.deletionTimestamp);
+  const started = asString(status?.startTime);
+  const createdS = created === undefined ? undefined : wholeSeconds(created);
+  const startOffset = offsetOf(started, createdS);
+  const offsets = conditions.map((condition) => offsetOf(condition.lastTransitionTime, createdS));
+  if (deleted === undefined && (created === undefined) === (createdS === undefined) && startOffset !== undefined && !offsets.includes(undefined)) {
+    const key = JSON.stringify(['timing', startOffset, conditions.map((condition, i) => [condition.type, condition.status, offsets[i]])]);
+    const timing = interner.keyedBy(key, () =>
+      Object.freeze(
+        new TimingTemplate(
+          Object.freeze(conditions.map((condition, i) => Object.freeze({ type: interner.string(condition.type), status: interner.string(condition.status), offsetS: offsets[i] ?? undefined }))),
+          startOffset ?? undefined,
+        ),
+      ),
+    );
+    return { timing, createdS };
+  }
+  return { timing: new RawTiming(created, deleted, started, interner.list(conditions)) };
 }
 
 export function trimPod(raw: unknown, interner: Interner): Trimmed<PodFacts> {
@@ -204,34 +249,29 @@ export function trimPod(raw: unknown, interner: Interner): Trimmed<PodFacts> {
   const spec = asObject((raw as Json).spec);
   const status = asObject((raw as Json).status);
   const nodeName = asString(spec?.nodeName);
-  const volumes = podVolumes(spec, interner);
-  const conditions = podConditions(status, interner);
-  const deletionTimestamp = sharedString(metadata.deletionTimestamp, interner);
-  // Every pod gets the same property order, so V8 gives all of them one compact hidden class.
-  const pod: PodFacts = {
+  const volumes = podVolumes(spec);
+  const conditions = podConditions(status);
+  const { timing, createdS } = podTiming(metadata, status, conditions, interner);
+  const pod = new IndexedPod(
     namespace,
     name,
-    uid: asString(metadata.uid) ?? '',
-    resourceVersion: asString(metadata.resourceVersion),
-    labels: interner.record(scalarEntries(metadata.labels)),
-    phase: interner.string(asString(status?.phase) ?? ''),
-    ready: isReady(conditions),
-    deleting: deletionTimestamp !== undefined,
+    asString(metadata.uid) ?? '',
+    asString(metadata.resourceVersion),
+    interner.record(scalarEntries(metadata.labels)),
+    interner.string(asString(status?.phase) ?? ''),
+    conditions.some((condition) => condition.type === 'Ready' && condition.status === 'True'),
+    typeof metadata.deletionTimestamp === 'string',
     // The API server omits an empty nodeName; hand-written snapshots may not.
-    nodeName: nodeName === undefined || nodeName === '' ? undefined : interner.string(nodeName),
-    owner: controllerOf(metadata, interner),
-    hasEmptyDir: volumes.some((volume) => volume.source === 'emptyDir'),
-    annotations: cappedAnnotations(metadata.annotations, interner),
-    creationTimestamp: sharedString(metadata.creationTimestamp, interner),
-    deletionTimestamp,
-    ownerReferences: ownerReferences(metadata, interner),
-    priorityClassName: sharedString(spec?.priorityClassName, interner),
-    priority: asNumber(spec?.priority),
-    serviceAccountName: sharedString(spec?.serviceAccountName, interner),
-    volumes,
-    conditions,
-    startTime: sharedString(status?.startTime, interner),
-  };
+    nodeName === undefined || nodeName === '' ? undefined : interner.string(nodeName),
+    controllerOf(metadata, interner),
+    volumes.some((volume) => volume.source === 'emptyDir'),
+    cappedAnnotations(metadata.annotations, interner),
+    podProfile(metadata, spec, volumes, interner),
+    timing,
+    createdS,
+    // Not interned: the ServiceAccount token volume (kube-api-access-<random>) makes most pods' names their own.
+    joinVolumeNames(volumes.map((volume) => volume.name)),
+  );
   return { facts: pod };
 }
 

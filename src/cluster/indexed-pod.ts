@@ -1,0 +1,189 @@
+// How the index stores a pod: the facts decisions read on every eviction are own fields, and the
+// fields only policies, drain filters and lint read (volumes, conditions, timestamps, owner
+// references, priority, service account) are getters over compact storage. 100k pods each carrying
+// their own condition list, volume objects and timestamp strings cost more than the rest of the
+// index (see docs/architecture.md, "The index").
+import { plainPod } from '../domain';
+import type { OwnerRef, PodCondition, PodFacts, PodOwnerReference, PodVolume } from '../domain';
+
+/** What the pods of one workload share: one object per distinct combination (interned). */
+export interface PodProfile {
+  readonly ownerReferences: readonly PodOwnerReference[];
+  readonly priorityClassName?: string;
+  readonly priority?: number;
+  readonly serviceAccountName?: string;
+  /** The source of each volume, in spec order; the names are the pod's own (PodVolumeNames). */
+  readonly volumeSources: readonly string[];
+}
+
+/** A condition of a timing template: its time as seconds after the pod's creation. */
+export interface TimedCondition {
+  readonly type: string;
+  readonly status: string;
+  readonly offsetS?: number;
+}
+
+/**
+ * A pod's timestamps. Most pods store only their creation second and a shared template of
+ * offsets (pods come up alike: Ready 9 s after creation); a pod whose times do not fit that form
+ * (not whole seconds in UTC, a deletion time, no creation time) keeps its strings.
+ */
+export interface PodTiming {
+  creationTimestamp(createdS: number | undefined): string | undefined;
+  deletionTimestamp(): string | undefined;
+  startTime(createdS: number | undefined): string | undefined;
+  conditions(createdS: number | undefined): readonly PodCondition[];
+}
+
+const WHOLE_SECOND_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+/** A metav1.Time as the API server writes it, from epoch seconds. */
+export const formatSeconds = (seconds: number): string => `${new Date(seconds * 1000).toISOString().slice(0, 19)}Z`;
+
+/** Epoch seconds of an RFC 3339 time that formatSeconds gives back exactly, else undefined. */
+export function wholeSeconds(time: string): number | undefined {
+  if (!WHOLE_SECOND_UTC.test(time)) return undefined;
+  const ms = Date.parse(time);
+  if (!Number.isFinite(ms)) return undefined;
+  const seconds = ms / 1000;
+  return formatSeconds(seconds) === time ? seconds : undefined;
+}
+
+/** Offsets from the pod's creation second, shared by every pod that came up the same way. */
+export class TimingTemplate implements PodTiming {
+  constructor(
+    readonly timedConditions: readonly TimedCondition[],
+    readonly startOffsetS: number | undefined,
+  ) {}
+
+  creationTimestamp(createdS: number | undefined): string | undefined {
+    return createdS === undefined ? undefined : formatSeconds(createdS);
+  }
+
+  deletionTimestamp(): undefined {
+    return undefined;
+  }
+
+  startTime(createdS: number | undefined): string | undefined {
+    return createdS === undefined || this.startOffsetS === undefined ? undefined : formatSeconds(createdS + this.startOffsetS);
+  }
+
+  conditions(createdS: number | undefined): readonly PodCondition[] {
+    return this.timedConditions.map(({ type, status, offsetS }) => ({
+      type,
+      status,
+      lastTransitionTime: createdS === undefined || offsetS === undefined ? undefined : formatSeconds(createdS + offsetS),
+    }));
+  }
+}
+
+/** The timestamps as the API gave them, for a pod they do not compress for. */
+export class RawTiming implements PodTiming {
+  constructor(
+    private readonly created: string | undefined,
+    private readonly deleted: string | undefined,
+    private readonly started: string | undefined,
+    private readonly conditionList: readonly PodCondition[],
+  ) {}
+
+  creationTimestamp(): string | undefined {
+    return this.created;
+  }
+
+  deletionTimestamp(): string | undefined {
+    return this.deleted;
+  }
+
+  startTime(): string | undefined {
+    return this.started;
+  }
+
+  conditions(): readonly PodCondition[] {
+    return this.conditionList;
+  }
+}
+
+/** Volume names can hold no NUL (they are DNS labels): one string per pod instead of a list. */
+const NAME_SEPARATOR = '\u0000';
+
+/** The pod's volume names: joined into one string, or kept as a list when a name holds the separator. */
+export type PodVolumeNames = string | readonly string[];
+
+export function joinVolumeNames(names: readonly string[]): PodVolumeNames {
+  if (names.length === 0) return '';
+  return names.some((name) => name.includes(NAME_SEPARATOR)) ? names : names.join(NAME_SEPARATOR);
+}
+
+function volumeNames(names: PodVolumeNames): readonly string[] {
+  if (typeof names !== 'string') return names;
+  return names === '' ? [] : names.split(NAME_SEPARATOR);
+}
+
+/**
+ * A pod as the index keeps it. It implements PodFacts: read it as one. The getters build their
+ * value on each read, so a caller that needs a plain object (a spread, a structured copy) uses
+ * plainPod() — `{ ...pod }` would drop every getter.
+ */
+export class IndexedPod implements PodFacts {
+  constructor(
+    readonly namespace: string,
+    readonly name: string,
+    readonly uid: string,
+    readonly resourceVersion: string | undefined,
+    readonly labels: Readonly<Record<string, string>>,
+    readonly phase: string,
+    readonly ready: boolean,
+    readonly deleting: boolean,
+    readonly nodeName: string | undefined,
+    readonly owner: OwnerRef | undefined,
+    readonly hasEmptyDir: boolean,
+    readonly annotations: Readonly<Record<string, string>>,
+    private readonly profile: PodProfile,
+    private readonly timing: PodTiming,
+    /** metadata.creationTimestamp in epoch seconds, when timing is a template. */
+    private readonly createdS: number | undefined,
+    private readonly names: PodVolumeNames,
+  ) {}
+
+  get creationTimestamp(): string | undefined {
+    return this.timing.creationTimestamp(this.createdS);
+  }
+
+  get deletionTimestamp(): string | undefined {
+    return this.timing.deletionTimestamp();
+  }
+
+  get startTime(): string | undefined {
+    return this.timing.startTime(this.createdS);
+  }
+
+  get conditions(): readonly PodCondition[] {
+    return this.timing.conditions(this.createdS);
+  }
+
+  get ownerReferences(): readonly PodOwnerReference[] {
+    return this.profile.ownerReferences;
+  }
+
+  get priorityClassName(): string | undefined {
+    return this.profile.priorityClassName;
+  }
+
+  get priority(): number | undefined {
+    return this.profile.priority;
+  }
+
+  get serviceAccountName(): string | undefined {
+    return this.profile.serviceAccountName;
+  }
+
+  get volumes(): readonly PodVolume[] {
+    const sources = this.profile.volumeSources;
+    return volumeNames(this.names).map((name, i) => ({ name, source: sources[i] }));
+  }
+
+  /** JSON output (reports, snapshots of decisions) shows the facts, not the storage. */
+  toJSON(): PodFacts {
+    return plainPod(this);
+  }
+}

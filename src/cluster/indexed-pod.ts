@@ -35,18 +35,34 @@ export interface PodTiming {
   conditions(createdS: number | undefined): readonly PodCondition[];
 }
 
-const WHOLE_SECOND_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+const WHOLE_SECOND_UTC = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
 
 /** A metav1.Time as the API server writes it, from epoch seconds. */
 export const formatSeconds = (seconds: number): string => `${new Date(seconds * 1000).toISOString().slice(0, 19)}Z`;
 
+/** Epoch seconds of recent days (YYYY-MM-DD), each checked once: a pod's times fall on a few days. */
+const daySeconds = new Map<string, number | undefined>();
+const MAX_DAYS = 4096;
+
+function secondsOfDay(day: string): number | undefined {
+  if (daySeconds.has(day)) return daySeconds.get(day);
+  const ms = Date.parse(`${day}T00:00:00Z`);
+  // Date.parse takes 2025-02-30 as March 2nd: only a day that formats back is one.
+  const seconds = Number.isFinite(ms) && formatSeconds(ms / 1000).startsWith(day) ? ms / 1000 : undefined;
+  if (daySeconds.size >= MAX_DAYS) daySeconds.clear();
+  daySeconds.set(day, seconds);
+  return seconds;
+}
+
 /** Epoch seconds of an RFC 3339 time that formatSeconds gives back exactly, else undefined. */
 export function wholeSeconds(time: string): number | undefined {
-  if (!WHOLE_SECOND_UTC.test(time)) return undefined;
-  const ms = Date.parse(time);
-  if (!Number.isFinite(ms)) return undefined;
-  const seconds = ms / 1000;
-  return formatSeconds(seconds) === time ? seconds : undefined;
+  const parts = WHOLE_SECOND_UTC.exec(time);
+  if (parts === null) return undefined;
+  const day = secondsOfDay(parts[1]);
+  const [hours, minutes, seconds] = [Number(parts[2]), Number(parts[3]), Number(parts[4])];
+  // A leap second (:60) or 24:00:00 formats as another time: kept as a string.
+  if (day === undefined || hours > 23 || minutes > 59 || seconds > 59) return undefined;
+  return day + hours * 3600 + minutes * 60 + seconds;
 }
 
 /** Offsets from the pod's creation second, shared by every pod that came up the same way. */

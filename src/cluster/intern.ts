@@ -24,6 +24,10 @@ class Pool<K, V> {
 
   constructor(private readonly capacity: number) {}
 
+  get size(): number {
+    return this.current.size + this.previous.size;
+  }
+
   get(key: K): V | undefined {
     const found = this.current.get(key);
     if (found !== undefined) return found;
@@ -41,18 +45,6 @@ class Pool<K, V> {
   }
 }
 
-/** A 32-bit FNV-1a hash of strings, so that pools of long values key on a number, not on a copy of the value. */
-function hashStrings(strings: readonly string[]): number {
-  let hash = 0x811c9dc5;
-  for (const text of strings) {
-    for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-    hash = Math.imul(hash ^ 0xffff, 0x01000193);
-  }
-  return hash | 0;
-}
-
-const sameStrings = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((text, i) => text === b[i]);
-
 type Field = string | number | boolean | undefined;
 
 /** A flat value (a condition, a volume, an owner reference): its fields hold strings, numbers, booleans or nothing. */
@@ -61,52 +53,47 @@ type FlatObject = Readonly<Record<string, Field>>;
 /** The flat objects interned by type: interfaces such as PodCondition, whose fields are all flat. */
 type Flat<T> = { readonly [K in keyof T]?: Field };
 
-/** The strings that identify a flat object: its keys and values, so that different shapes never match. */
-function partsOfObject(value: FlatObject, parts: string[] = []): string[] {
-  for (const key of Object.keys(value)) {
-    const field = value[key];
-    parts.push(key, field === undefined ? '\u0000' : typeof field === 'string' ? field : `\u0001${String(field)}`);
-  }
-  return parts;
-}
+/**
+ * A pool key naming a flat object's fields and values, so that different shapes never match: a
+ * native string, which V8 hashes itself (a hash computed in JS took most of the time of a trim).
+ * An undefined field turns into null, which no Field holds.
+ */
+const keyOfObject = (value: FlatObject) => JSON.stringify(Object.entries(value));
 
-function partsOfList(list: readonly FlatObject[]): string[] {
-  const parts: string[] = [];
-  for (const item of list) {
-    parts.push(String(Object.keys(item).length));
-    partsOfObject(item, parts);
-  }
-  return parts;
-}
-
-/** The values of one pool bucket whose parts hash alike: rare, so the common bucket is the value itself. */
-class Collisions<V> {
-  constructor(readonly values: readonly V[]) {}
-}
+/** Values seen per annotation key before the key may count as one whose values are each object's own. */
+const REPEATS_SAMPLE = 64;
+/** Annotation keys followed; beyond, a new key's values are interned like any other. */
+const MAX_FOLLOWED_KEYS = 4096;
 
 /**
- * Values pooled by the strings that make them up: a hash picks a bucket and the pooled value's own
- * strings decide, so the pool keeps no copy of a long value, only the value.
+ * Which annotation keys carry a value of each object's own (the pod IP a CNI writes, a rollout's
+ * per-pod hash): pooling such values and the records that hold them costs a pool entry per pod
+ * and shares nothing. A key counts as per object once fewer than 1 in 8 of its values were seen
+ * before; one value in REPEATS_SAMPLE is still looked up, so a key whose values start to repeat
+ * is pooled again.
  */
-class ContentPool<V> {
-  private readonly pool: Pool<number, V | Collisions<V>>;
+class AnnotationRepeats {
+  private readonly byKey = new Map<string, { seen: number; repeated: number }>();
 
-  constructor(
-    capacity: number,
-    private readonly partsOf: (value: V) => readonly string[],
-  ) {
-    this.pool = new Pool(capacity);
+  perObject(key: string): boolean {
+    const counts = this.byKey.get(key);
+    return counts !== undefined && counts.seen >= REPEATS_SAMPLE && counts.repeated * 8 < counts.seen && counts.seen % REPEATS_SAMPLE !== 0;
   }
 
-  /** The pooled value with these parts, else `make()`, pooled. */
-  shared(parts: readonly string[], make: () => V): V {
-    const hash = hashStrings(parts);
-    const bucket = this.pool.get(hash);
-    const candidates = bucket === undefined ? [] : bucket instanceof Collisions ? bucket.values : [bucket];
-    for (const candidate of candidates) if (sameStrings(this.partsOf(candidate), parts)) return candidate;
-    const value = make();
-    this.pool.set(hash, candidates.length === 0 ? value : new Collisions([...candidates, value]));
-    return value;
+  count(key: string, repeated: boolean): void {
+    let counts = this.byKey.get(key);
+    if (counts === undefined) {
+      if (this.byKey.size >= MAX_FOLLOWED_KEYS) return;
+      counts = { seen: 0, repeated: 0 };
+      this.byKey.set(key, counts);
+    }
+    // Halving keeps the counts recent and small.
+    if (counts.seen >= 1 << 16) {
+      counts.seen >>= 1;
+      counts.repeated >>= 1;
+    }
+    counts.seen++;
+    if (repeated) counts.repeated++;
   }
 }
 
@@ -118,10 +105,16 @@ class ContentPool<V> {
  */
 export class Interner {
   private readonly strings = new Pool<string, string>(MAX_STRINGS);
-  private readonly records = new ContentPool<Readonly<Record<string, string>>>(MAX_SHARED, (record) => Object.entries(record).flat());
-  private readonly objects = new ContentPool<FlatObject>(MAX_SHARED, (value) => partsOfObject(value));
-  private readonly lists = new ContentPool<readonly FlatObject[]>(MAX_SHARED, partsOfList);
+  private readonly records = new Pool<string, Readonly<Record<string, string>>>(MAX_SHARED);
+  private readonly objects = new Pool<string, FlatObject>(MAX_SHARED);
+  private readonly lists = new Pool<string, readonly FlatObject[]>(MAX_SHARED);
   private readonly keyed = new Pool<string, unknown>(MAX_KEYED);
+  private readonly repeats = new AnnotationRepeats();
+
+  /** How many strings the pool holds now, both generations (for tests and diagnostics). */
+  get pooledStrings(): number {
+    return this.strings.size;
+  }
 
   string(value: string): string {
     const pooled = this.strings.get(value);
@@ -133,17 +126,30 @@ export class Interner {
   /** A frozen, shared copy of a string map; the same entries in the same order give the same object. */
   record(entries: readonly (readonly [string, string])[]): Readonly<Record<string, string>> {
     if (entries.length === 0) return EMPTY_RECORD;
-    return this.records.shared(entries.flat(), () => {
+    return this.keyedIn(this.records, JSON.stringify(entries), () => {
       const record: Record<string, string> = {};
       for (const [name, value] of entries) record[this.string(name)] = this.string(value);
       return Object.freeze(record);
     });
   }
 
+  /**
+   * As record(), for annotations: the values of keys that carry each object's own value are kept
+   * as they are, and a record holding one is the object's own, never pooled.
+   */
+  annotations(entries: readonly (readonly [string, string])[]): Readonly<Record<string, string>> {
+    const perObject = entries.map(([name]) => this.repeats.perObject(name));
+    for (const [name, value] of entries) this.repeats.count(name, this.strings.get(value) !== undefined);
+    if (!perObject.includes(true)) return this.record(entries);
+    const record: Record<string, string> = {};
+    entries.forEach(([name, value], i) => (record[this.string(name)] = perObject[i] ? value : this.string(value)));
+    return Object.freeze(record);
+  }
+
   /** A frozen, shared copy of a flat object (its strings interned): the same fields in the same order give the same object. */
   object<T extends Flat<T>>(value: T): T {
     const flat = value as FlatObject;
-    return this.objects.shared(partsOfObject(flat), () => {
+    return this.keyedIn(this.objects, keyOfObject(flat), () => {
       const copy: Record<string, Field> = {};
       for (const key of Object.keys(flat)) {
         const field = flat[key];
@@ -157,7 +163,7 @@ export class Interner {
   list<T extends Flat<T>>(items: readonly T[]): readonly T[] {
     if (items.length === 0) return EMPTY_LIST;
     const flat = items as readonly FlatObject[];
-    return this.lists.shared(partsOfList(flat), () => Object.freeze(flat.map((item) => this.object(item)))) as unknown as readonly T[];
+    return this.keyedIn(this.lists, JSON.stringify(flat.map((item) => Object.entries(item))), () => Object.freeze(flat.map((item) => this.object(item)))) as unknown as readonly T[];
   }
 
   /**
@@ -165,10 +171,14 @@ export class Interner {
    * profile, a timing template): the key is a native string, which V8 hashes itself.
    */
   keyedBy<V>(key: string, make: () => V): V {
-    const pooled = this.keyed.get(key);
-    if (pooled !== undefined) return pooled as V;
+    return this.keyedIn(this.keyed as Pool<string, V>, key, make);
+  }
+
+  private keyedIn<V>(pool: Pool<string, V>, key: string, make: () => V): V {
+    const pooled = pool.get(key);
+    if (pooled !== undefined) return pooled;
     const value = make();
-    this.keyed.set(key, value);
+    pool.set(key, value);
     return value;
   }
 

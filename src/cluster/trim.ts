@@ -109,7 +109,7 @@ function cappedAnnotations(value: unknown, interner: Interner): Readonly<Record<
     bound += 3 * (key.length + text.length);
     mayCut ||= 3 * text.length > ANNOTATION_VALUE_CAP_BYTES;
   }
-  if (!mayCut && bound <= ANNOTATIONS_CAP_BYTES) return interner.record(entries);
+  if (!mayCut && bound <= ANNOTATIONS_CAP_BYTES) return interner.annotations(entries);
   const capped = new Map<string, string>();
   let total = 0;
   for (const [key, text] of [...entries.filter(([key]) => isFirstKept(key)), ...entries.filter(([key]) => !isFirstKept(key))]) {
@@ -119,7 +119,7 @@ function cappedAnnotations(value: unknown, interner: Interner): Readonly<Record<
     total += size;
     capped.set(key, cut);
   }
-  return interner.record(entries.filter(([key]) => capped.has(key)).map(([key]) => [key, capped.get(key)!]));
+  return interner.annotations(entries.filter(([key]) => capped.has(key)).map(([key]) => [key, capped.get(key)!]));
 }
 
 interface Identity {

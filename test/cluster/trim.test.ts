@@ -179,6 +179,8 @@ describe('trimPod', () => {
     ['a zone offset', { creationTimestamp: '2025-05-01T10:00:00+02:00' }, '2025-05-01T08:00:03Z'],
     ['a condition time that is not RFC 3339', { creationTimestamp: '2025-05-01T08:00:00Z' }, 'yesterday'],
     ['no creation time', {}, '2025-05-01T08:00:03Z'],
+    ['a day that does not exist', { creationTimestamp: '2025-02-30T08:00:00Z' }, '2025-05-01T08:00:03Z'],
+    ['a leap second', { creationTimestamp: '2016-12-31T23:59:60Z' }, '2025-05-01T08:00:03Z'],
     ['a deletion time', { creationTimestamp: '2025-05-01T08:00:00Z', deletionTimestamp: '2025-05-01T09:00:00.250Z' }, '2025-05-01T08:00:03Z'],
   ])('gives back every time exactly as the API wrote it, also with %s', (_, times, transition) => {
     const pod = facts(

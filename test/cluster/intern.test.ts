@@ -1,0 +1,29 @@
+import { Interner } from '../../src/cluster/intern';
+
+const ip = (i: number) => `10.0.${i >> 8}.${i & 255}/32`;
+const annotationsOf = (interner: Interner, podIP: string) =>
+  interner.annotations([
+    ['cni.projectcalico.org/podIP', podIP],
+    ['prometheus.io/scrape', 'true'],
+  ]);
+
+describe('Interner.annotations', () => {
+  it('keeps no pool entry for a key whose values are each object its own, and still shares the values that repeat', () => {
+    const interner = new Interner();
+    const records = Array.from({ length: 1000 }, (_, i) => annotationsOf(interner, ip(i)));
+    records.forEach((record, i) => expect(record).toEqual({ 'cni.projectcalico.org/podIP': ip(i), 'prometheus.io/scrape': 'true' }));
+    // The first values are pooled until the key shows they do not repeat; then one in 64 is, as a sample.
+    expect(interner.pooledStrings).toBeLessThan(100);
+    expect(interner.string('true')).toBe(records[999]['prometheus.io/scrape']);
+    expect(Object.isFrozen(records[999])).toBe(true);
+  });
+
+  it('pools a key again once its values repeat, and records of repeating values stay shared', () => {
+    const interner = new Interner();
+    for (let i = 0; i < 200; i++) annotationsOf(interner, ip(i));
+    const later = Array.from({ length: 300 }, () => annotationsOf(interner, 'shared'));
+    expect(later[299]).toBe(later[298]);
+    const plain = [interner.annotations([['team', 'a']]), interner.annotations([['team', 'a']])];
+    expect(plain[1]).toBe(plain[0]);
+  });
+});

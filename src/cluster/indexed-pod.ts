@@ -4,6 +4,7 @@
 // their own condition list, volume objects and timestamp strings cost more than the rest of the
 // index (see docs/architecture.md, "The index").
 import { plainPod } from '../domain';
+import type { AnnotationLayout } from './intern';
 import type { OwnerRef, PodCondition, PodFacts, PodOwnerReference, PodVolume } from '../domain';
 
 /** What the pods of one workload share: one object per distinct combination (interned). */
@@ -153,13 +154,19 @@ export class IndexedPod implements PodFacts {
     readonly nodeName: string | undefined,
     readonly owner: OwnerRef | undefined,
     readonly hasEmptyDir: boolean,
-    readonly annotations: Readonly<Record<string, string>>,
+    /** Undefined when annotationValues is the whole (pooled) record. */
+    private readonly annotationLayout: AnnotationLayout | undefined,
+    private readonly annotationValues: Readonly<Record<string, string>> | string | readonly string[],
     private readonly profile: PodProfile,
     private readonly timing: PodTiming,
     /** metadata.creationTimestamp in epoch seconds, when timing is a template. */
     private readonly createdS: number | undefined,
     private readonly names: PodVolumeNames,
   ) {}
+
+  get annotations(): Readonly<Record<string, string>> {
+    return this.annotationLayout === undefined ? (this.annotationValues as Readonly<Record<string, string>>) : this.annotationLayout.record(this.annotationValues as string | readonly string[]);
+  }
 
   get creationTimestamp(): string | undefined {
     return this.timing.creationTimestamp(this.createdS);

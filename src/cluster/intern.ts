@@ -98,6 +98,33 @@ class AnnotationRepeats {
 }
 
 /**
+ * The keys of an annotation set in order, with the values objects share; each object keeps its
+ * own values (in key order) for the keys `shared` lacks. Pods of a workload have one layout.
+ */
+export class AnnotationLayout {
+  constructor(
+    readonly shared: Readonly<Record<string, string>>,
+    readonly keys: readonly string[],
+  ) {}
+
+  /** The whole record, in key order, of an object with these own values. */
+  record(own: string | readonly string[]): Readonly<Record<string, string>> {
+    const values = typeof own === 'string' ? [own] : own;
+    const record: Record<string, string> = {};
+    let next = 0;
+    for (const key of this.keys) record[key] = Object.hasOwn(this.shared, key) ? this.shared[key] : values[next++];
+    return Object.freeze(record);
+  }
+}
+
+/** Annotations as the interner stores them: a pooled record, or a layout and the object's own values. */
+export type Annotations = { layout?: undefined; values: Readonly<Record<string, string>> } | { layout: AnnotationLayout; values: string | readonly string[] };
+
+/** The record of stored annotations. */
+export const annotationRecord = ({ layout, values }: Annotations): Readonly<Record<string, string>> =>
+  layout === undefined ? (values as Readonly<Record<string, string>>) : layout.record(values as string | readonly string[]);
+
+/**
  * Shares repeated strings, identical label/annotation sets and identical flat objects and lists
  * (conditions, owner references, volumes, taints) between trimmed objects. Pods of one workload
  * carry the same labels, namespace, owner, node names and often the same conditions and volumes, so
@@ -110,6 +137,7 @@ export class Interner {
   private readonly lists = new Pool<string, readonly FlatObject[]>(MAX_SHARED);
   private readonly keyed = new Pool<string, unknown>(MAX_KEYED);
   private readonly repeats = new AnnotationRepeats();
+  private readonly layouts = new Pool<Readonly<Record<string, string>>, AnnotationLayout[]>(MAX_KEYED);
 
   /** How many strings the pool holds now, both generations (for tests and diagnostics). */
   get pooledStrings(): number {
@@ -134,16 +162,23 @@ export class Interner {
   }
 
   /**
-   * As record(), for annotations: the values of keys that carry each object's own value are kept
-   * as they are, and a record holding one is the object's own, never pooled.
+   * As record(), for annotations: the values of keys that carry each object's own value (see
+   * AnnotationRepeats) are kept apart, unpooled, next to a shared layout holding the rest.
    */
-  annotations(entries: readonly (readonly [string, string])[]): Readonly<Record<string, string>> {
+  annotations(entries: readonly (readonly [string, string])[]): Annotations {
     const perObject = entries.map(([name]) => this.repeats.perObject(name));
     for (const [name, value] of entries) this.repeats.count(name, this.strings.get(value) !== undefined);
-    if (!perObject.includes(true)) return this.record(entries);
-    const record: Record<string, string> = {};
-    entries.forEach(([name, value], i) => (record[this.string(name)] = perObject[i] ? value : this.string(value)));
-    return Object.freeze(record);
+    if (!perObject.includes(true)) return { values: this.record(entries) };
+    const shared = this.record(entries.filter((_, i) => !perObject[i]));
+    const keys = entries.map(([name]) => name);
+    const candidates = this.layouts.get(shared) ?? [];
+    let layout = candidates.find((candidate) => candidate.keys.length === keys.length && candidate.keys.every((key, i) => key === keys[i]));
+    if (layout === undefined) {
+      layout = new AnnotationLayout(shared, Object.freeze(keys.map((key) => this.string(key))));
+      this.layouts.set(shared, [...candidates, layout]);
+    }
+    const own = entries.filter((_, i) => perObject[i]).map(([, value]) => value);
+    return { layout, values: own.length === 1 ? own[0] : Object.freeze(own) };
   }
 
   /** A frozen, shared copy of a flat object (its strings interned): the same fields in the same order give the same object. */

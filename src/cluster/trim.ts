@@ -19,7 +19,7 @@ import type {
 } from '../domain';
 import { V1BETA1_MATCH_NONE_KEY } from '../pdb/selector';
 import { IndexedPod, joinVolumeNames, RawTiming, TimingTemplate, wholeSeconds, type PodProfile, type PodTiming } from './indexed-pod';
-import type { Interner } from './intern';
+import { annotationRecord, type Annotations, type Interner } from './intern';
 
 /** A trimmed object, or why the raw one could not be trimmed. */
 export type Trimmed<T> = { facts: T } | { error: string };
@@ -99,7 +99,7 @@ export function cutUtf8(value: string, capBytes: number): string {
  * ours and the well-known "do not disrupt" ones first, then the rest in key order; one that does
  * not fit is dropped and smaller ones after it may still fit. Kept in key order.
  */
-function cappedAnnotations(value: unknown, interner: Interner): Readonly<Record<string, string>> {
+function cappedAnnotations(value: unknown, interner: Interner): Annotations {
   const entries = scalarEntries(value, (key) => key !== LAST_APPLIED_ANNOTATION);
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   // At most 3 bytes of UTF-8 per UTF-16 code unit: the usual few short annotations fit without encoding them.
@@ -252,6 +252,7 @@ export function trimPod(raw: unknown, interner: Interner): Trimmed<PodFacts> {
   const volumes = podVolumes(spec);
   const conditions = podConditions(status);
   const { timing, createdS } = podTiming(metadata, status, conditions, interner);
+  const annotations = cappedAnnotations(metadata.annotations, interner);
   const pod = new IndexedPod(
     namespace,
     name,
@@ -265,7 +266,8 @@ export function trimPod(raw: unknown, interner: Interner): Trimmed<PodFacts> {
     nodeName === undefined || nodeName === '' ? undefined : interner.string(nodeName),
     controllerOf(metadata, interner),
     volumes.some((volume) => volume.source === 'emptyDir'),
-    cappedAnnotations(metadata.annotations, interner),
+    annotations.layout,
+    annotations.values,
     podProfile(metadata, spec, volumes, interner),
     timing,
     createdS,
@@ -377,7 +379,7 @@ export function trimNamespace(raw: unknown, interner: Interner): Trimmed<Namespa
       name,
       uid: asString(metadata.uid),
       labels: interner.record(scalarEntries(metadata.labels)),
-      annotations: cappedAnnotations(metadata.annotations, interner),
+      annotations: annotationRecord(cappedAnnotations(metadata.annotations, interner)),
     },
   };
 }
@@ -418,7 +420,7 @@ export function trimNode(raw: unknown, interner: Interner): Trimmed<NodeFacts> {
       name,
       uid: asString(metadata.uid),
       labels: interner.record(scalarEntries(metadata.labels)),
-      annotations: cappedAnnotations(metadata.annotations, interner),
+      annotations: annotationRecord(cappedAnnotations(metadata.annotations, interner)),
       unschedulable: spec?.unschedulable === true,
       taints: nodeTaints(spec, interner),
       conditions: nodeConditions(asObject((raw as Json).status), interner),

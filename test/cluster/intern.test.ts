@@ -1,11 +1,13 @@
-import { Interner } from '../../src/cluster/intern';
+import { annotationRecord, Interner } from '../../src/cluster/intern';
 
 const ip = (i: number) => `10.0.${i >> 8}.${i & 255}/32`;
 const annotationsOf = (interner: Interner, podIP: string) =>
-  interner.annotations([
-    ['cni.projectcalico.org/podIP', podIP],
-    ['prometheus.io/scrape', 'true'],
-  ]);
+  annotationRecord(
+    interner.annotations([
+      ['cni.projectcalico.org/podIP', podIP],
+      ['prometheus.io/scrape', 'true'],
+    ]),
+  );
 
 describe('Interner.annotations', () => {
   it('keeps no pool entry for a key whose values are each object its own, and still shares the values that repeat', () => {
@@ -24,6 +26,24 @@ describe('Interner.annotations', () => {
     const later = Array.from({ length: 300 }, () => annotationsOf(interner, 'shared'));
     expect(later[299]).toBe(later[298]);
     const plain = [interner.annotations([['team', 'a']]), interner.annotations([['team', 'a']])];
-    expect(plain[1]).toBe(plain[0]);
+    expect(plain[1].values).toBe(plain[0].values);
+  });
+
+  it("keeps objects' own values apart from a layout their workload shares, and gives back the record in key order", () => {
+    const interner = new Interner();
+    const entries = (i: number): [string, string][] => [
+      ['a/own', `a-${i}`],
+      ['b/shared', 'yes'],
+      ['c/own', `c-${i}`],
+      ['d/shared', 'no'],
+    ];
+    const stored = Array.from({ length: 300 }, (_, i) => interner.annotations(entries(i)));
+    const [first, last] = [stored[298], stored[299]];
+    expect(last.layout).toBeDefined();
+    expect(last.layout).toBe(first.layout);
+    expect(last.values).toEqual(['a-299', 'c-299']);
+    const record = annotationRecord(last);
+    expect(Object.entries(record)).toEqual(entries(299));
+    expect(Object.isFrozen(record)).toBe(true);
   });
 });

@@ -138,6 +138,7 @@ export class Interner {
   private readonly keyed = new Pool<string, unknown>(MAX_KEYED);
   private readonly repeats = new AnnotationRepeats();
   private readonly layouts = new Pool<Readonly<Record<string, string>>, AnnotationLayout[]>(MAX_KEYED);
+  private readonly anchored = new Pool<object, unknown[]>(MAX_KEYED);
 
   /** How many strings the pool holds now, both generations (for tests and diagnostics). */
   get pooledStrings(): number {
@@ -207,6 +208,20 @@ export class Interner {
    */
   keyedBy<V>(key: string, make: () => V): V {
     return this.keyedIn(this.keyed as Pool<string, V>, key, make);
+  }
+
+  /**
+   * The pooled value `same` as `value` among those made for `anchor` (an interned object they
+   * share, such as the pods' owner), else `make()`, pooled: a key by identity, where a string
+   * naming the whole value would be as long as the value.
+   */
+  anchoredTo<V>(anchor: object, same: (pooled: V) => boolean, make: () => V): V {
+    const candidates = (this.anchored.get(anchor) ?? []) as V[];
+    const found = candidates.find(same);
+    if (found !== undefined) return found;
+    const value = make();
+    this.anchored.set(anchor, [...candidates, value]);
+    return value;
   }
 
   private keyedIn<V>(pool: Pool<string, V>, key: string, make: () => V): V {

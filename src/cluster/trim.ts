@@ -189,22 +189,37 @@ function podConditions(status: Json | undefined): PodCondition[] {
   return conditions;
 }
 
+const sameReference = (a: PodOwnerReference, b: PodOwnerReference) =>
+  a.apiVersion === b.apiVersion && a.kind === b.kind && a.name === b.name && a.uid === b.uid && a.controller === b.controller;
+
+const sameList = <T>(a: readonly T[], b: readonly T[], same: (x: T, y: T) => boolean) => a.length === b.length && a.every((item, i) => same(item, b[i]));
+
+/** Pods without a controller share their profiles under this anchor. */
+const NO_OWNER = {};
+
 /** One shared profile per distinct owner references, priority, service account and volume sources. */
-function podProfile(metadata: Json, spec: Json | undefined, volumes: readonly PodVolume[], interner: Interner): PodProfile {
+function podProfile(metadata: Json, spec: Json | undefined, volumes: readonly PodVolume[], owner: OwnerRef | undefined, interner: Interner): PodProfile {
   const references = ownerReferences(metadata);
   const priorityClassName = asString(spec?.priorityClassName);
   const priority = asNumber(spec?.priority);
   const serviceAccountName = asString(spec?.serviceAccountName);
   const volumeSources = volumes.map((volume) => volume.source);
-  const key = JSON.stringify(['profile', references, priorityClassName ?? null, priority ?? null, serviceAccountName ?? null, volumeSources]);
-  return interner.keyedBy(key, () =>
-    Object.freeze({
-      ownerReferences: interner.list(references),
-      priorityClassName: priorityClassName === undefined ? undefined : interner.string(priorityClassName),
-      priority,
-      serviceAccountName: serviceAccountName === undefined ? undefined : interner.string(serviceAccountName),
-      volumeSources: Object.freeze(volumeSources.map((source) => interner.string(source))),
-    }),
+  return interner.anchoredTo<PodProfile>(
+    owner ?? NO_OWNER,
+    (profile) =>
+      profile.priorityClassName === priorityClassName &&
+      profile.priority === priority &&
+      profile.serviceAccountName === serviceAccountName &&
+      sameList(profile.volumeSources, volumeSources, (a, b) => a === b) &&
+      sameList(profile.ownerReferences, references, sameReference),
+    () =>
+      Object.freeze({
+        ownerReferences: interner.list(references),
+        priorityClassName: priorityClassName === undefined ? undefined : interner.string(priorityClassName),
+        priority,
+        serviceAccountName: serviceAccountName === undefined ? undefined : interner.string(serviceAccountName),
+        volumeSources: Object.freeze(volumeSources.map((source) => interner.string(source))),
+      }),
   );
 }
 
@@ -253,6 +268,7 @@ export function trimPod(raw: unknown, interner: Interner): Trimmed<PodFacts> {
   const conditions = podConditions(status);
   const { timing, createdS } = podTiming(metadata, status, conditions, interner);
   const annotations = cappedAnnotations(metadata.annotations, interner);
+  const owner = controllerOf(metadata, interner);
   const pod = new IndexedPod(
     namespace,
     name,
@@ -264,11 +280,11 @@ export function trimPod(raw: unknown, interner: Interner): Trimmed<PodFacts> {
     typeof metadata.deletionTimestamp === 'string',
     // The API server omits an empty nodeName; hand-written snapshots may not.
     nodeName === undefined || nodeName === '' ? undefined : interner.string(nodeName),
-    controllerOf(metadata, interner),
+    owner,
     volumes.some((volume) => volume.source === 'emptyDir'),
     annotations.layout,
     annotations.values,
-    podProfile(metadata, spec, volumes, interner),
+    podProfile(metadata, spec, volumes, owner, interner),
     timing,
     createdS,
     // Not interned: the ServiceAccount token volume (kube-api-access-<random>) makes most pods' names their own.

@@ -174,6 +174,30 @@ describe('trimPod', () => {
     ]);
   });
 
+  it('gives pods of one owner that differ in priority, service account, volumes or owner references each their own facts', () => {
+    const interner = new Interner();
+    const variant = (spec: object, ownerReferences = fatPod.metadata.ownerReferences) =>
+      facts(trimPod({ ...fatPod, metadata: { ...fatPod.metadata, ownerReferences }, spec: { ...fatPod.spec, ...spec } }, interner));
+    const base = variant({});
+    const others = [
+      variant({ priority: 5 }),
+      variant({ priorityClassName: 'low' }),
+      variant({ serviceAccountName: 'other' }),
+      variant({ volumes: [{ name: 'config', secret: {} }] }),
+      variant({}, [fatPod.metadata.ownerReferences[1]]),
+    ];
+    expect(others.map((pod) => [pod.priority, pod.priorityClassName, pod.serviceAccountName, pod.volumes[0].source, pod.ownerReferences.length])).toEqual([
+      [5, 'high', 'web', 'configMap', 2],
+      [1000, 'low', 'web', 'configMap', 2],
+      [1000, 'high', 'other', 'configMap', 2],
+      [1000, 'high', 'web', 'secret', 2],
+      [1000, 'high', 'web', 'configMap', 1],
+    ]);
+    expect(variant({}).ownerReferences).toBe(base.ownerReferences);
+    const bare = [facts(trimPod({ metadata: { name: 'a' } }, interner)), facts(trimPod({ metadata: { name: 'b' }, spec: { priority: 7 } }, interner))];
+    expect(bare.map((pod) => pod.priority)).toEqual([undefined, 7]);
+  });
+
   it.each([
     ['fractional seconds', { creationTimestamp: '2025-05-01T08:00:00.5Z' }, '2025-05-01T08:00:03Z'],
     ['a zone offset', { creationTimestamp: '2025-05-01T10:00:00+02:00' }, '2025-05-01T08:00:03Z'],

@@ -63,7 +63,7 @@ export function wholeSeconds(time: string): number | undefined {
   const [hours, minutes, seconds] = [Number(parts[2]), Number(parts[3]), Number(parts[4])];
   // A leap second (:60) or 24:00:00 formats as another time: kept as a string.
   if (day === undefined || hours > 23 || minutes > 59 || seconds > 59) return undefined;
-  return day + hours * 3600 + minutes * 60 + seconds;
+  return small(day + hours * 3600 + minutes * 60 + seconds);
 }
 
 /** Offsets from the pod's creation second, shared by every pod that came up the same way. */
@@ -136,6 +136,25 @@ function volumeNames(names: PodVolumeNames): readonly string[] {
   return names === '' ? [] : names.split(NAME_SEPARATOR);
 }
 
+const READY = 1;
+const DELETING = 2;
+const EMPTY_DIR = 4;
+
+export const podFlags = (ready: boolean, deleting: boolean, hasEmptyDir: boolean): number => (ready ? READY : 0) | (deleting ? DELETING : 0) | (hasEmptyDir ? EMPTY_DIR : 0);
+
+/** The largest integer V8 keeps in a field as is (a Smi) on 64-bit; a larger number takes a 16-byte box. */
+const SMALL_MAX = 0x7fffffff;
+
+/** A resourceVersion that reads back the same as a small integer, else as it is. */
+export function compactVersion(version: string | undefined): number | string | undefined {
+  if (version === undefined || !/^[1-9]\d{0,9}$/.test(version)) return version;
+  const number = Number(version);
+  return number <= SMALL_MAX ? number | 0 : version;
+}
+
+/** A whole number as a Smi when it fits: computed in floating point, it would otherwise be boxed. */
+const small = (value: number): number => (value >= -SMALL_MAX - 1 && value <= SMALL_MAX ? value | 0 : value);
+
 /**
  * A pod as the index keeps it. It implements PodFacts: read it as one. The getters build their
  * value on each read, so a caller that needs a plain object (a spread, a structured copy) uses
@@ -146,14 +165,14 @@ export class IndexedPod implements PodFacts {
     readonly namespace: string,
     readonly name: string,
     readonly uid: string,
-    readonly resourceVersion: string | undefined,
+    /** A decimal resourceVersion as a small integer (V8 stores it in the field), else the string. */
+    private readonly version: number | string | undefined,
     readonly labels: Readonly<Record<string, string>>,
     readonly phase: string,
-    readonly ready: boolean,
-    readonly deleting: boolean,
+    /** READY | DELETING | EMPTY_DIR: one small integer instead of three fields. */
+    private readonly flags: number,
     readonly nodeName: string | undefined,
     readonly owner: OwnerRef | undefined,
-    readonly hasEmptyDir: boolean,
     /** Undefined when annotationValues is the whole (pooled) record. */
     private readonly annotationLayout: AnnotationLayout | undefined,
     private readonly annotationValues: Readonly<Record<string, string>> | string | readonly string[],
@@ -163,6 +182,22 @@ export class IndexedPod implements PodFacts {
     private readonly createdS: number | undefined,
     private readonly names: PodVolumeNames,
   ) {}
+
+  get resourceVersion(): string | undefined {
+    return typeof this.version === 'number' ? String(this.version) : this.version;
+  }
+
+  get ready(): boolean {
+    return (this.flags & READY) !== 0;
+  }
+
+  get deleting(): boolean {
+    return (this.flags & DELETING) !== 0;
+  }
+
+  get hasEmptyDir(): boolean {
+    return (this.flags & EMPTY_DIR) !== 0;
+  }
 
   get annotations(): Readonly<Record<string, string>> {
     return this.annotationLayout === undefined ? (this.annotationValues as Readonly<Record<string, string>>) : this.annotationLayout.record(this.annotationValues as string | readonly string[]);

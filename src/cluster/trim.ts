@@ -18,7 +18,7 @@ import type {
   WorkloadFacts,
 } from '../domain';
 import { V1BETA1_MATCH_NONE_KEY } from '../pdb/selector';
-import { IndexedPod, joinVolumeNames, RawTiming, TimingTemplate, wholeSeconds, type PodProfile, type PodTiming } from './indexed-pod';
+import { compactVersion, IndexedPod, joinVolumeNames, podFlags, RawTiming, TimingTemplate, wholeSeconds, type PodProfile, type PodTiming } from './indexed-pod';
 import { annotationRecord, type Annotations, type Interner } from './intern';
 
 /** A trimmed object, or why the raw one could not be trimmed. */
@@ -273,15 +273,17 @@ export function trimPod(raw: unknown, interner: Interner): Trimmed<PodFacts> {
     namespace,
     name,
     asString(metadata.uid) ?? '',
-    asString(metadata.resourceVersion),
+    compactVersion(asString(metadata.resourceVersion)),
     interner.record(scalarEntries(metadata.labels)),
     interner.string(asString(status?.phase) ?? ''),
-    conditions.some((condition) => condition.type === 'Ready' && condition.status === 'True'),
-    typeof metadata.deletionTimestamp === 'string',
+    podFlags(
+      conditions.some((condition) => condition.type === 'Ready' && condition.status === 'True'),
+      typeof metadata.deletionTimestamp === 'string',
+      volumes.some((volume) => volume.source === 'emptyDir'),
+    ),
     // The API server omits an empty nodeName; hand-written snapshots may not.
     nodeName === undefined || nodeName === '' ? undefined : interner.string(nodeName),
     owner,
-    volumes.some((volume) => volume.source === 'emptyDir'),
     annotations.layout,
     annotations.values,
     podProfile(metadata, spec, volumes, owner, interner),

@@ -223,6 +223,10 @@ describe('trimPod', () => {
     ]);
   });
 
+  it.each(['4711', '0', '007', '2147483647', '2147483648', '99999999999', 'opaque-1'])('gives back resourceVersion %s as the API wrote it', (version) => {
+    expect(facts(trimPod({ metadata: { name: 'p', resourceVersion: version } }, new Interner())).resourceVersion).toBe(version);
+  });
+
   it('gives back a time before the pod was created and a volume name holding the separator', () => {
     const pod = facts(
       trimPod({ metadata: { name: 'p', creationTimestamp: '2025-05-01T08:00:00Z' }, spec: { volumes: [{ name: 'a\u0000b', emptyDir: {} }, { name: '', configMap: {} }] }, status: { startTime: '2025-05-01T07:59:58Z' } }, new Interner()),

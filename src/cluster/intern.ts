@@ -54,11 +54,28 @@ type FlatObject = Readonly<Record<string, Field>>;
 type Flat<T> = { readonly [K in keyof T]?: Field };
 
 /**
- * A pool key naming a flat object's fields and values, so that different shapes never match: a
- * native string, which V8 hashes itself (a hash computed in JS took most of the time of a trim).
- * An undefined field turns into null, which no Field holds.
+ * A pool key of strings, as short as can be: joined by NUL, which labels, names and the interned
+ * fields never hold (V8 hashes a native string key itself; a hash computed in JS took most of the
+ * time of a trim). A string holding NUL, possible in an annotation value, makes the key JSON
+ * instead, which never holds a raw NUL: the two forms cannot meet.
  */
-const keyOfObject = (value: FlatObject) => JSON.stringify(Object.entries(value));
+function keyOfStrings(strings: readonly string[]): string {
+  return strings.some((text) => text.includes('\u0000')) ? JSON.stringify(strings) : strings.join('\u0000');
+}
+
+/** The key of a flat object: the names of its fields, then their values, so that different shapes never match. */
+function keyOfObject(value: FlatObject): string {
+  const keys = Object.keys(value);
+  const parts = [...keys];
+  for (const key of keys) {
+    const field = value[key];
+    // Other values than strings are marked by a leading \u0001, so that 1 and '1' differ.
+    if (typeof field !== 'string') parts.push(`\u0001${String(field)}`);
+    else if (field.startsWith('\u0001')) return JSON.stringify(Object.entries(value)); // no NUL: never meets a joined key
+    else parts.push(field);
+  }
+  return keyOfStrings(parts);
+}
 
 /** Values seen per annotation key before the key may count as one whose values are each object's own. */
 const REPEATS_SAMPLE = 64;
@@ -155,7 +172,7 @@ export class Interner {
   /** A frozen, shared copy of a string map; the same entries in the same order give the same object. */
   record(entries: readonly (readonly [string, string])[]): Readonly<Record<string, string>> {
     if (entries.length === 0) return EMPTY_RECORD;
-    return this.keyedIn(this.records, JSON.stringify(entries), () => {
+    return this.keyedIn(this.records, keyOfStrings(entries.flat()), () => {
       const record: Record<string, string> = {};
       for (const [name, value] of entries) record[this.string(name)] = this.string(value);
       return Object.freeze(record);
@@ -199,7 +216,7 @@ export class Interner {
   list<T extends Flat<T>>(items: readonly T[]): readonly T[] {
     if (items.length === 0) return EMPTY_LIST;
     const flat = items as readonly FlatObject[];
-    return this.keyedIn(this.lists, JSON.stringify(flat.map((item) => Object.entries(item))), () => Object.freeze(flat.map((item) => this.object(item)))) as unknown as readonly T[];
+    return this.keyedIn(this.lists, JSON.stringify(flat.map(keyOfObject)), () => Object.freeze(flat.map((item) => this.object(item)))) as unknown as readonly T[];
   }
 
   /**

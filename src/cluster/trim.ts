@@ -214,7 +214,18 @@ function podProfile(metadata: Json, spec: Json | undefined, volumes: readonly Po
       sameList(profile.ownerReferences, references, sameReference),
     () =>
       Object.freeze({
-        ownerReferences: interner.list(references),
+        // Frozen here, not pooled again: the profile is the pooled value.
+        ownerReferences: Object.freeze(
+          references.map((reference) =>
+            Object.freeze({
+              apiVersion: interner.string(reference.apiVersion),
+              kind: interner.string(reference.kind),
+              name: interner.string(reference.name),
+              uid: reference.uid,
+              controller: reference.controller,
+            }),
+          ),
+        ),
         priorityClassName: priorityClassName === undefined ? undefined : interner.string(priorityClassName),
         priority,
         serviceAccountName: serviceAccountName === undefined ? undefined : interner.string(serviceAccountName),

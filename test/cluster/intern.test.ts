@@ -47,3 +47,30 @@ describe('Interner.annotations', () => {
     expect(Object.isFrozen(record)).toBe(true);
   });
 });
+
+describe('Interner pools', () => {
+  it('tells apart values whose strings only differ in how they would join: NUL inside, numbers and strings, undefined', () => {
+    const interner = new Interner();
+    const records = [
+      interner.record([['a', 'b\u0000c']]),
+      interner.record([['a\u0000b', 'c']]),
+      interner.record([
+        ['a', 'b'],
+        ['c', 'd'],
+      ]),
+      interner.record([['a', 'b\u0000c\u0000d']]),
+    ];
+    expect(new Set(records).size).toBe(4);
+    expect(records.map((record) => Object.entries(record))).toEqual([[['a', 'b\u0000c']], [['a\u0000b', 'c']], [['a', 'b'], ['c', 'd']], [['a', 'b\u0000c\u0000d']]]);
+    const objects = [
+      interner.object({ key: 'k', value: '1' as string | number | undefined }),
+      interner.object({ key: 'k', value: 1 as string | number | undefined }),
+      interner.object({ key: 'k', value: '\u00011' as string | number | undefined }),
+      interner.object({ key: 'k', value: undefined as string | number | undefined }),
+      interner.object({ key: 'k', value: 'undefined' as string | number | undefined }),
+      interner.object({ key: 'k', value: '\u0001undefined' as string | number | undefined }),
+    ];
+    expect(objects.map((object) => object.value)).toEqual(['1', 1, '\u00011', undefined, 'undefined', '\u0001undefined']);
+    expect(interner.object({ key: 'k', value: 1 as string | number | undefined })).toBe(objects[1]);
+  });
+});

@@ -60,7 +60,8 @@ type Flat<T> = { readonly [K in keyof T]?: Field };
  * instead, which never holds a raw NUL: the two forms cannot meet.
  */
 function keyOfStrings(strings: readonly string[]): string {
-  return strings.some((text) => text.includes('\u0000')) ? JSON.stringify(strings) : strings.join('\u0000');
+  // Every joined key ends in NUL, even of one string: a JSON key never holds a raw one.
+  return strings.some((text) => text.includes('\u0000')) ? JSON.stringify(strings) : `${strings.join('\u0000')}\u0000`;
 }
 
 /** The key of a flat object: the names of its fields, then their values, so that different shapes never match. */
@@ -152,6 +153,7 @@ export class Interner {
   private readonly records = new Pool<string, Readonly<Record<string, string>>>(MAX_SHARED);
   private readonly objects = new Pool<string, FlatObject>(MAX_SHARED);
   private readonly lists = new Pool<string, readonly FlatObject[]>(MAX_SHARED);
+  private readonly stringLists = new Pool<string, readonly string[]>(MAX_SHARED);
   private readonly keyed = new Pool<string, unknown>(MAX_KEYED);
   private readonly repeats = new AnnotationRepeats();
   private readonly layouts = new Pool<Readonly<Record<string, string>>, AnnotationLayout[]>(MAX_KEYED);
@@ -192,11 +194,17 @@ export class Interner {
     const candidates = this.layouts.get(shared) ?? [];
     let layout = candidates.find((candidate) => candidate.keys.length === keys.length && candidate.keys.every((key, i) => key === keys[i]));
     if (layout === undefined) {
-      layout = new AnnotationLayout(shared, Object.freeze(keys.map((key) => this.string(key))));
+      layout = new AnnotationLayout(shared, this.stringList(keys));
       this.layouts.set(shared, [...candidates, layout]);
     }
     const own = entries.filter((_, i) => perObject[i]).map(([, value]) => value);
     return { layout, values: own.length === 1 ? own[0] : Object.freeze(own) };
+  }
+
+  /** A frozen, shared list of strings (volume sources, annotation keys): workloads alike share one. */
+  stringList(list: readonly string[]): readonly string[] {
+    if (list.length === 0) return EMPTY_LIST;
+    return this.keyedIn(this.stringLists, keyOfStrings(list), () => Object.freeze(list.map((text) => this.string(text))));
   }
 
   /** A frozen, shared copy of a flat object (its strings interned): the same fields in the same order give the same object. */

@@ -229,7 +229,7 @@ function podProfile(metadata: Json, spec: Json | undefined, volumes: readonly Po
         priorityClassName: priorityClassName === undefined ? undefined : interner.string(priorityClassName),
         priority,
         serviceAccountName: serviceAccountName === undefined ? undefined : interner.string(serviceAccountName),
-        volumeSources: Object.freeze(volumeSources.map((source) => interner.string(source))),
+        volumeSources: interner.stringList(volumeSources),
       }),
   );
 }

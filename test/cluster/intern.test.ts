@@ -74,3 +74,16 @@ describe('Interner pools', () => {
     expect(interner.object({ key: 'k', value: 1 as string | number | undefined })).toBe(objects[1]);
   });
 });
+
+describe('Interner.stringList', () => {
+  it('shares one frozen list among alike lists, and keeps a one-string list apart from the JSON key of a list holding NUL', () => {
+    const interner = new Interner();
+    const sources = interner.stringList(['configMap', 'projected']);
+    expect(interner.stringList(['configMap', 'projected'])).toBe(sources);
+    expect(Object.isFrozen(sources)).toBe(true);
+    const withNul = interner.stringList(['a\u0000b']);
+    expect(interner.stringList([JSON.stringify(['a\u0000b'])])).toEqual([JSON.stringify(['a\u0000b'])]);
+    expect(withNul).toEqual(['a\u0000b']);
+    expect(interner.stringList([])).toEqual([]);
+  });
+});

@@ -13,8 +13,10 @@ export interface PodProfile {
   readonly priorityClassName?: string;
   readonly priority?: number;
   readonly serviceAccountName?: string;
-  /** The source of each volume, in spec order; the names are the pod's own (PodVolumeNames). */
+  /** The source of each volume, in spec order. */
   readonly volumeSources: readonly string[];
+  /** The volume names of the pod the profile was made from: each pod keeps how its own differ (PodVolumeNames). */
+  readonly volumeNames: readonly string[];
 }
 
 /** A condition of a timing template: its time as seconds after the pod's creation. */
@@ -120,20 +122,38 @@ export class RawTiming implements PodTiming {
   }
 }
 
-/** Volume names can hold no NUL (they are DNS labels): one string per pod instead of a list. */
+/** Volume names can hold no NUL (they are DNS labels): the separator of a pod's encoded names. */
 const NAME_SEPARATOR = '\u0000';
+/** The longest prefix an encoded name can take from its reference name (one UTF-16 code unit). */
+const MAX_PREFIX = 0xfffe;
 
-/** The pod's volume names: joined into one string, or kept as a list when a name holds the separator. */
+/**
+ * A pod's volume names, against the names of the pod its profile was made from: for each volume,
+ * one character giving how much of the reference name it starts with (plus one), then the rest;
+ * '' when all are the reference's. Pods of a workload differ only in the token volume's random
+ * suffix (kube-api-access-<5 characters>): that suffix is what each pod keeps. A name holding the
+ * separator keeps the list as it is.
+ */
 export type PodVolumeNames = string | readonly string[];
 
-export function joinVolumeNames(names: readonly string[]): PodVolumeNames {
-  if (names.length === 0) return '';
-  return names.some((name) => name.includes(NAME_SEPARATOR)) ? names : names.join(NAME_SEPARATOR);
+export function encodeVolumeNames(names: readonly string[], reference: readonly string[]): PodVolumeNames {
+  if (names.length === reference.length && names.every((name, i) => name === reference[i])) return '';
+  // No names against a reference with some would encode as '': kept as the (empty) list.
+  if (names.length === 0 || names.some((name) => name.includes(NAME_SEPARATOR))) return names;
+  return names
+    .map((name, i) => {
+      const base = reference[i] ?? '';
+      let prefix = 0;
+      while (prefix < name.length && prefix < base.length && prefix < MAX_PREFIX && name.charCodeAt(prefix) === base.charCodeAt(prefix)) prefix++;
+      return String.fromCharCode(prefix + 1) + name.slice(prefix);
+    })
+    .join(NAME_SEPARATOR);
 }
 
-function volumeNames(names: PodVolumeNames): readonly string[] {
+export function decodeVolumeNames(names: PodVolumeNames, reference: readonly string[]): readonly string[] {
   if (typeof names !== 'string') return names;
-  return names === '' ? [] : names.split(NAME_SEPARATOR);
+  if (names === '') return reference;
+  return names.split(NAME_SEPARATOR).map((item, i) => (reference[i] ?? '').slice(0, item.charCodeAt(0) - 1) + item.slice(1));
 }
 
 const READY = 1;
@@ -237,7 +257,7 @@ export class IndexedPod implements PodFacts {
 
   get volumes(): readonly PodVolume[] {
     const sources = this.profile.volumeSources;
-    return volumeNames(this.names).map((name, i) => ({ name, source: sources[i] }));
+    return decodeVolumeNames(this.names, this.profile.volumeNames).map((name, i) => ({ name, source: sources[i] }));
   }
 
   /** JSON output (reports, snapshots of decisions) shows the facts, not the storage. */

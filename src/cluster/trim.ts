@@ -18,7 +18,7 @@ import type {
   WorkloadFacts,
 } from '../domain';
 import { V1BETA1_MATCH_NONE_KEY } from '../pdb/selector';
-import { compactVersion, IndexedPod, joinVolumeNames, podFlags, RawTiming, TimingTemplate, wholeSeconds, type PodProfile, type PodTiming } from './indexed-pod';
+import { compactVersion, encodeVolumeNames, IndexedPod, podFlags, RawTiming, TimingTemplate, wholeSeconds, type PodProfile, type PodTiming } from './indexed-pod';
 import { annotationRecord, type Annotations, type Interner } from './intern';
 
 /** A trimmed object, or why the raw one could not be trimmed. */
@@ -230,6 +230,8 @@ function podProfile(metadata: Json, spec: Json | undefined, volumes: readonly Po
         priority,
         serviceAccountName: serviceAccountName === undefined ? undefined : interner.string(serviceAccountName),
         volumeSources: interner.stringList(volumeSources),
+        // Not interned: the token volume's name is this pod's own.
+        volumeNames: Object.freeze(volumes.map((volume) => volume.name)),
       }),
   );
 }
@@ -280,6 +282,7 @@ export function trimPod(raw: unknown, interner: Interner): Trimmed<PodFacts> {
   const { timing, createdS } = podTiming(metadata, status, conditions, interner);
   const annotations = cappedAnnotations(metadata.annotations, interner);
   const owner = controllerOf(metadata, interner);
+  const profile = podProfile(metadata, spec, volumes, owner, interner);
   const pod = new IndexedPod(
     namespace,
     name,
@@ -297,11 +300,13 @@ export function trimPod(raw: unknown, interner: Interner): Trimmed<PodFacts> {
     owner,
     annotations.layout,
     annotations.values,
-    podProfile(metadata, spec, volumes, owner, interner),
+    profile,
     timing,
     createdS,
-    // Not interned: the ServiceAccount token volume (kube-api-access-<random>) makes most pods' names their own.
-    joinVolumeNames(volumes.map((volume) => volume.name)),
+    encodeVolumeNames(
+      volumes.map((volume) => volume.name),
+      profile.volumeNames,
+    ),
   );
   return { facts: pod };
 }

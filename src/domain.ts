@@ -121,6 +121,38 @@ export interface PodFacts {
   startTime?: string;
 }
 
+/**
+ * A plain copy of any PodFacts with every field, getters included, and `changes` applied: the
+ * safe way to derive a pod: a spread copies only own fields, and the index's pods keep the fields
+ * policies read rarely as getters (cluster/indexed-pod.ts).
+ */
+export function plainPod(pod: PodFacts, changes: Partial<PodFacts> = {}): PodFacts {
+  return {
+    namespace: pod.namespace,
+    name: pod.name,
+    uid: pod.uid,
+    resourceVersion: pod.resourceVersion,
+    labels: pod.labels,
+    phase: pod.phase,
+    ready: pod.ready,
+    deleting: pod.deleting,
+    nodeName: pod.nodeName,
+    owner: pod.owner,
+    hasEmptyDir: pod.hasEmptyDir,
+    annotations: pod.annotations,
+    creationTimestamp: pod.creationTimestamp,
+    deletionTimestamp: pod.deletionTimestamp,
+    ownerReferences: pod.ownerReferences,
+    priorityClassName: pod.priorityClassName,
+    priority: pod.priority,
+    serviceAccountName: pod.serviceAccountName,
+    volumes: pod.volumes,
+    conditions: pod.conditions,
+    startTime: pod.startTime,
+    ...changes,
+  };
+}
+
 export interface LabelSelectorRequirement {
   key: string;
   operator: string;

@@ -18,7 +18,8 @@ import type {
   WorkloadFacts,
 } from '../domain';
 import { V1BETA1_MATCH_NONE_KEY } from '../pdb/selector';
-import type { Interner } from './intern';
+import { compactVersion, encodeVolumeNames, IndexedPod, podFlags, RawTiming, TimingTemplate, wholeSeconds, type PodProfile, type PodTiming } from './indexed-pod';
+import { annotationRecord, type Annotations, type Interner } from './intern';
 
 /** A trimmed object, or why the raw one could not be trimmed. */
 export type Trimmed<T> = { facts: T } | { error: string };
@@ -98,7 +99,7 @@ export function cutUtf8(value: string, capBytes: number): string {
  * ours and the well-known "do not disrupt" ones first, then the rest in key order; one that does
  * not fit is dropped and smaller ones after it may still fit. Kept in key order.
  */
-function cappedAnnotations(value: unknown, interner: Interner): Readonly<Record<string, string>> {
+function cappedAnnotations(value: unknown, interner: Interner): Annotations {
   const entries = scalarEntries(value, (key) => key !== LAST_APPLIED_ANNOTATION);
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   // At most 3 bytes of UTF-8 per UTF-16 code unit: the usual few short annotations fit without encoding them.
@@ -108,7 +109,7 @@ function cappedAnnotations(value: unknown, interner: Interner): Readonly<Record<
     bound += 3 * (key.length + text.length);
     mayCut ||= 3 * text.length > ANNOTATION_VALUE_CAP_BYTES;
   }
-  if (!mayCut && bound <= ANNOTATIONS_CAP_BYTES) return interner.record(entries);
+  if (!mayCut && bound <= ANNOTATIONS_CAP_BYTES) return interner.annotations(entries);
   const capped = new Map<string, string>();
   let total = 0;
   for (const [key, text] of [...entries.filter(([key]) => isFirstKept(key)), ...entries.filter(([key]) => !isFirstKept(key))]) {
@@ -118,7 +119,7 @@ function cappedAnnotations(value: unknown, interner: Interner): Readonly<Record<
     total += size;
     capped.set(key, cut);
   }
-  return interner.record(entries.filter(([key]) => capped.has(key)).map(([key]) => [key, capped.get(key)!]));
+  return interner.annotations(entries.filter(([key]) => capped.has(key)).map(([key]) => [key, capped.get(key)!]));
 }
 
 interface Identity {
@@ -147,16 +148,7 @@ function controllerOf(metadata: Json, interner: Interner): OwnerRef | undefined 
   return undefined;
 }
 
-function isReady(conditions: readonly PodCondition[]): boolean {
-  return conditions.some((condition) => condition.type === 'Ready' && condition.status === 'True');
-}
-
-/** An optional string, interned: timestamps and names that pods of one workload share. */
-function sharedString(value: unknown, interner: Interner): string | undefined {
-  return typeof value === 'string' ? interner.string(value) : undefined;
-}
-
-function ownerReferences(metadata: Json, interner: Interner): readonly PodOwnerReference[] {
+function ownerReferences(metadata: Json): PodOwnerReference[] {
   const references: PodOwnerReference[] = [];
   for (const entry of asArray(metadata.ownerReferences)) {
     const reference = asObject(entry);
@@ -169,7 +161,7 @@ function ownerReferences(metadata: Json, interner: Interner): readonly PodOwnerR
       controller: typeof reference.controller === 'boolean' ? reference.controller : undefined,
     });
   }
-  return interner.list(references);
+  return references;
 }
 
 /** A volume's source is its one field besides `name` (emptyDir, persistentVolumeClaim, configMap...). */
@@ -178,23 +170,104 @@ function volumeSource(volume: Json): string {
   return '';
 }
 
-function podVolumes(spec: Json | undefined, interner: Interner): readonly PodVolume[] {
+function podVolumes(spec: Json | undefined): PodVolume[] {
   const volumes: PodVolume[] = [];
   for (const entry of asArray(spec?.volumes)) {
     const volume = asObject(entry);
     if (volume !== undefined) volumes.push({ name: asString(volume.name) ?? '', source: volumeSource(volume) });
   }
-  return interner.list(volumes);
+  return volumes;
 }
 
-function podConditions(status: Json | undefined, interner: Interner): readonly PodCondition[] {
+function podConditions(status: Json | undefined): PodCondition[] {
   const conditions: PodCondition[] = [];
   for (const entry of asArray(status?.conditions)) {
     const condition = asObject(entry);
     if (condition === undefined) continue;
     conditions.push({ type: asString(condition.type) ?? '', status: asString(condition.status) ?? '', lastTransitionTime: asString(condition.lastTransitionTime) });
   }
-  return interner.list(conditions);
+  return conditions;
+}
+
+const sameReference = (a: PodOwnerReference, b: PodOwnerReference) =>
+  a.apiVersion === b.apiVersion && a.kind === b.kind && a.name === b.name && a.uid === b.uid && a.controller === b.controller;
+
+const sameList = <T>(a: readonly T[], b: readonly T[], same: (x: T, y: T) => boolean) => a.length === b.length && a.every((item, i) => same(item, b[i]));
+
+/** Pods without a controller share their profiles under this anchor. */
+const NO_OWNER = {};
+
+/** One shared profile per distinct owner references, priority, service account and volume sources. */
+function podProfile(metadata: Json, spec: Json | undefined, volumes: readonly PodVolume[], owner: OwnerRef | undefined, interner: Interner): PodProfile {
+  const references = ownerReferences(metadata);
+  const priorityClassName = asString(spec?.priorityClassName);
+  const priority = asNumber(spec?.priority);
+  const serviceAccountName = asString(spec?.serviceAccountName);
+  const volumeSources = volumes.map((volume) => volume.source);
+  return interner.anchoredTo<PodProfile>(
+    owner ?? NO_OWNER,
+    (profile) =>
+      profile.priorityClassName === priorityClassName &&
+      profile.priority === priority &&
+      profile.serviceAccountName === serviceAccountName &&
+      sameList(profile.volumeSources, volumeSources, (a, b) => a === b) &&
+      sameList(profile.ownerReferences, references, sameReference),
+    () =>
+      Object.freeze({
+        // Frozen here, not pooled again: the profile is the pooled value.
+        ownerReferences: Object.freeze(
+          references.map((reference) =>
+            Object.freeze({
+              apiVersion: interner.string(reference.apiVersion),
+              kind: interner.string(reference.kind),
+              name: interner.string(reference.name),
+              uid: reference.uid,
+              controller: reference.controller,
+            }),
+          ),
+        ),
+        priorityClassName: priorityClassName === undefined ? undefined : interner.string(priorityClassName),
+        priority,
+        serviceAccountName: serviceAccountName === undefined ? undefined : interner.string(serviceAccountName),
+        volumeSources: interner.stringList(volumeSources),
+        // Not interned: the token volume's name is this pod's own.
+        volumeNames: Object.freeze(volumes.map((volume) => volume.name)),
+      }),
+  );
+}
+
+/** Seconds from `createdS` to `time`: 0 for no time, undefined when the time does not compress. */
+function offsetOf(time: string | undefined, createdS: number | undefined): number | null | undefined {
+  if (time === undefined) return null;
+  const seconds = createdS === undefined ? undefined : wholeSeconds(time);
+  return seconds === undefined ? undefined : seconds - createdS!;
+}
+
+/**
+ * The pod's times as a creation second and a shared template of offsets when every time is a
+ * whole second in UTC (as the API server writes them) and the pod is not being deleted; else as
+ * the API gave them.
+ */
+function podTiming(metadata: Json, status: Json | undefined, conditions: readonly PodCondition[], interner: Interner): { timing: PodTiming; createdS?: number } {
+  const created = asString(metadata.creationTimestamp);
+  const deleted = asString(metadata.deletionTimestamp);
+  const started = asString(status?.startTime);
+  const createdS = created === undefined ? undefined : wholeSeconds(created);
+  const startOffset = offsetOf(started, createdS);
+  const offsets = conditions.map((condition) => offsetOf(condition.lastTransitionTime, createdS));
+  if (deleted === undefined && (created === undefined) === (createdS === undefined) && startOffset !== undefined && !offsets.includes(undefined)) {
+    const key = JSON.stringify(['timing', startOffset, conditions.map((condition, i) => [condition.type, condition.status, offsets[i]])]);
+    const timing = interner.keyedBy(key, () =>
+      Object.freeze(
+        new TimingTemplate(
+          Object.freeze(conditions.map((condition, i) => Object.freeze({ type: interner.string(condition.type), status: interner.string(condition.status), offsetS: offsets[i] ?? undefined }))),
+          startOffset ?? undefined,
+        ),
+      ),
+    );
+    return { timing, createdS };
+  }
+  return { timing: new RawTiming(created, deleted, started, interner.list(conditions)) };
 }
 
 export function trimPod(raw: unknown, interner: Interner): Trimmed<PodFacts> {
@@ -204,34 +277,37 @@ export function trimPod(raw: unknown, interner: Interner): Trimmed<PodFacts> {
   const spec = asObject((raw as Json).spec);
   const status = asObject((raw as Json).status);
   const nodeName = asString(spec?.nodeName);
-  const volumes = podVolumes(spec, interner);
-  const conditions = podConditions(status, interner);
-  const deletionTimestamp = sharedString(metadata.deletionTimestamp, interner);
-  // Every pod gets the same property order, so V8 gives all of them one compact hidden class.
-  const pod: PodFacts = {
+  const volumes = podVolumes(spec);
+  const conditions = podConditions(status);
+  const { timing, createdS } = podTiming(metadata, status, conditions, interner);
+  const annotations = cappedAnnotations(metadata.annotations, interner);
+  const owner = controllerOf(metadata, interner);
+  const profile = podProfile(metadata, spec, volumes, owner, interner);
+  const pod = new IndexedPod(
     namespace,
     name,
-    uid: asString(metadata.uid) ?? '',
-    resourceVersion: asString(metadata.resourceVersion),
-    labels: interner.record(scalarEntries(metadata.labels)),
-    phase: interner.string(asString(status?.phase) ?? ''),
-    ready: isReady(conditions),
-    deleting: deletionTimestamp !== undefined,
+    asString(metadata.uid) ?? '',
+    compactVersion(asString(metadata.resourceVersion)),
+    interner.record(scalarEntries(metadata.labels)),
+    interner.string(asString(status?.phase) ?? ''),
+    podFlags(
+      conditions.some((condition) => condition.type === 'Ready' && condition.status === 'True'),
+      typeof metadata.deletionTimestamp === 'string',
+      volumes.some((volume) => volume.source === 'emptyDir'),
+    ),
     // The API server omits an empty nodeName; hand-written snapshots may not.
-    nodeName: nodeName === undefined || nodeName === '' ? undefined : interner.string(nodeName),
-    owner: controllerOf(metadata, interner),
-    hasEmptyDir: volumes.some((volume) => volume.source === 'emptyDir'),
-    annotations: cappedAnnotations(metadata.annotations, interner),
-    creationTimestamp: sharedString(metadata.creationTimestamp, interner),
-    deletionTimestamp,
-    ownerReferences: ownerReferences(metadata, interner),
-    priorityClassName: sharedString(spec?.priorityClassName, interner),
-    priority: asNumber(spec?.priority),
-    serviceAccountName: sharedString(spec?.serviceAccountName, interner),
-    volumes,
-    conditions,
-    startTime: sharedString(status?.startTime, interner),
-  };
+    nodeName === undefined || nodeName === '' ? undefined : interner.string(nodeName),
+    owner,
+    annotations.layout,
+    annotations.values,
+    profile,
+    timing,
+    createdS,
+    encodeVolumeNames(
+      volumes.map((volume) => volume.name),
+      profile.volumeNames,
+    ),
+  );
   return { facts: pod };
 }
 
@@ -337,7 +413,7 @@ export function trimNamespace(raw: unknown, interner: Interner): Trimmed<Namespa
       name,
       uid: asString(metadata.uid),
       labels: interner.record(scalarEntries(metadata.labels)),
-      annotations: cappedAnnotations(metadata.annotations, interner),
+      annotations: annotationRecord(cappedAnnotations(metadata.annotations, interner)),
     },
   };
 }
@@ -378,7 +454,7 @@ export function trimNode(raw: unknown, interner: Interner): Trimmed<NodeFacts> {
       name,
       uid: asString(metadata.uid),
       labels: interner.record(scalarEntries(metadata.labels)),
-      annotations: cappedAnnotations(metadata.annotations, interner),
+      annotations: annotationRecord(cappedAnnotations(metadata.annotations, interner)),
       unschedulable: spec?.unschedulable === true,
       taints: nodeTaints(spec, interner),
       conditions: nodeConditions(asObject((raw as Json).status), interner),

@@ -7,6 +7,7 @@
 // plan). The PDB numbers follow the disruption controller: a healthy pod in flight is not healthy,
 // a settled replacement is. An eviction the webhook reserved before the plan is in flight from the
 // start, and a planned pod's reservation no longer counts: the plan says where the pod is.
+import { plainPod } from '../domain';
 import type { DisruptionScope, EvictionContext, EvictionFacts, PdbFacts, PodFacts, ReservationView } from '../domain';
 import { qualifiedName, syncFailure } from '../pdb/explain';
 import { isStatusStale } from '../pdb/mirror';
@@ -154,8 +155,8 @@ function podsWithPlan(pods: readonly PodFacts[], state: PlanState, planned: Read
   for (const pod of pods) {
     const eviction = planned.get(pod.name);
     if (eviction === undefined) changed.push(pod);
-    else if (!state.settled.has(eviction.key)) changed.push({ ...pod, deleting: true });
-    else if (eviction.isReplaced) changed.push({ ...pod, ready: true, deleting: false });
+    else if (!state.settled.has(eviction.key)) changed.push(plainPod(pod, { deleting: true }));
+    else if (eviction.isReplaced) changed.push(plainPod(pod, { ready: true, deleting: false }));
   }
   return changed;
 }

@@ -1,6 +1,6 @@
 import { Interner } from '../../src/cluster/intern';
 import { cutUtf8, trimNamespace, trimNode, trimPdb, trimPod, trimWorkload } from '../../src/cluster/trim';
-import { ANNOTATION_VALUE_CAP_BYTES, ANNOTATIONS_CAP_BYTES } from '../../src/domain';
+import { ANNOTATION_VALUE_CAP_BYTES, ANNOTATIONS_CAP_BYTES, plainPod } from '../../src/domain';
 
 function facts<T>(result: { facts: T } | { error: string }): T {
   if ('error' in result) throw new Error(`expected facts, got error: ${result.error}`);
@@ -59,7 +59,7 @@ const fatPod = {
 describe('trimPod', () => {
   it('keeps exactly the fields decisions and policies read and drops containers, status details and managedFields', () => {
     const pod = facts(trimPod(fatPod, new Interner()));
-    expect(pod).toStrictEqual({
+    expect(plainPod(pod)).toStrictEqual({
       namespace: 'shop',
       name: 'web-7d9c5b7f6-x2x9k',
       uid: 'uid-web-1',
@@ -95,13 +95,14 @@ describe('trimPod', () => {
       startTime: '2025-05-01T08:00:01Z',
     });
     const serialized = JSON.stringify(pod);
+    expect(JSON.parse(serialized)).toEqual(plainPod(pod));
     for (const dropped of ['managedFields', 'containers', 'tolerations', 'podIP', 'last-applied', 'claimName', 'serviceAccountToken', 'blockOwnerDeletion', 'lastProbeTime']) {
       expect(serialized).not.toContain(dropped);
     }
   });
 
   it('tolerates a pod with only a name: no phase, not ready, no owner, no volumes, default namespace', () => {
-    expect(facts(trimPod({ metadata: { name: 'bare' } }, new Interner()))).toStrictEqual({
+    expect(plainPod(facts(trimPod({ metadata: { name: 'bare' } }, new Interner())))).toStrictEqual({
       namespace: 'default',
       name: 'bare',
       uid: '',
@@ -147,28 +148,94 @@ describe('trimPod', () => {
     expect(pod.deletionTimestamp).toBe('2025-05-01T08:00:00Z');
   });
 
-  it('shares one label object, owner and strings between pods of the same workload', () => {
+  it('shares one label object, owner, annotations and profile between pods of the same workload, and keeps each pod its own volume names', () => {
     const interner = new Interner();
-    const second = { ...fatPod, metadata: { ...fatPod.metadata, name: 'web-7d9c5b7f6-4m8qz', labels: { ...fatPod.metadata.labels } } };
+    const second = {
+      ...fatPod,
+      metadata: { ...fatPod.metadata, name: 'web-7d9c5b7f6-4m8qz', creationTimestamp: '2025-05-01T08:01:00Z', labels: { ...fatPod.metadata.labels } },
+      spec: { ...fatPod.spec, volumes: fatPod.spec.volumes.map((volume) => (volume.name.startsWith('kube-api-access-') ? { ...volume, name: 'kube-api-access-4m8qz' } : volume)) },
+      status: { ...fatPod.status, startTime: '2025-05-01T08:01:01Z', conditions: fatPod.status.conditions.map((condition) => ({ ...condition, lastTransitionTime: condition.lastTransitionTime.replace('08:00:', '08:01:') })) },
+    };
     const a = facts(trimPod(fatPod, interner));
     const b = facts(trimPod(JSON.parse(JSON.stringify(second)), interner));
     expect(b.labels).toBe(a.labels);
     expect(b.owner).toBe(a.owner);
     expect(b.annotations).toBe(a.annotations);
     expect(b.ownerReferences).toBe(a.ownerReferences);
-    expect(b.conditions).toBe(a.conditions);
-    expect(b.volumes).toBe(a.volumes);
     expect(Object.isFrozen(a.labels)).toBe(true);
-    expect(Object.isFrozen(a.volumes)).toBe(true);
-    expect(Object.isFrozen(a.volumes[0])).toBe(true);
+    expect(Object.isFrozen(a.ownerReferences)).toBe(true);
+    expect(b.volumes.map((volume) => volume.name)).toEqual(['config', 'cache', 'data', 'kube-api-access-4m8qz']);
+    expect(a.volumes.map((volume) => volume.name)).toEqual(['config', 'cache', 'data', 'kube-api-access-x2x9k']);
+    expect(b.creationTimestamp).toBe('2025-05-01T08:01:00Z');
+    expect(b.startTime).toBe('2025-05-01T08:01:01Z');
+    expect(b.conditions).toEqual([
+      { type: 'PodScheduled', status: 'True', lastTransitionTime: '2025-05-01T08:01:00Z' },
+      { type: 'Ready', status: 'True', lastTransitionTime: '2025-05-01T08:01:09Z' },
+    ]);
   });
 
-  it('shares the volumes pods have in common even when a list is their own', () => {
+  it('gives pods of one owner that differ in priority, service account, volumes or owner references each their own facts', () => {
     const interner = new Interner();
-    const withToken = (suffix: string) => trimPod({ metadata: { name: suffix }, spec: { volumes: [{ name: 'config', configMap: {} }, { name: `kube-api-access-${suffix}`, projected: {} }] } }, interner);
-    const [a, b] = [facts(withToken('abcde')), facts(withToken('fghij'))];
-    expect(b.volumes).not.toBe(a.volumes);
-    expect(b.volumes[0]).toBe(a.volumes[0]);
+    const variant = (spec: object, ownerReferences = fatPod.metadata.ownerReferences) =>
+      facts(trimPod({ ...fatPod, metadata: { ...fatPod.metadata, ownerReferences }, spec: { ...fatPod.spec, ...spec } }, interner));
+    const base = variant({});
+    const others = [
+      variant({ priority: 5 }),
+      variant({ priorityClassName: 'low' }),
+      variant({ serviceAccountName: 'other' }),
+      variant({ volumes: [{ name: 'config', secret: {} }] }),
+      variant({}, [fatPod.metadata.ownerReferences[1]]),
+    ];
+    expect(others.map((pod) => [pod.priority, pod.priorityClassName, pod.serviceAccountName, pod.volumes[0].source, pod.ownerReferences.length])).toEqual([
+      [5, 'high', 'web', 'configMap', 2],
+      [1000, 'low', 'web', 'configMap', 2],
+      [1000, 'high', 'other', 'configMap', 2],
+      [1000, 'high', 'web', 'secret', 2],
+      [1000, 'high', 'web', 'configMap', 1],
+    ]);
+    expect(variant({}).ownerReferences).toBe(base.ownerReferences);
+    const bare = [facts(trimPod({ metadata: { name: 'a' } }, interner)), facts(trimPod({ metadata: { name: 'b' }, spec: { priority: 7 } }, interner))];
+    expect(bare.map((pod) => pod.priority)).toEqual([undefined, 7]);
+  });
+
+  it.each([
+    ['fractional seconds', { creationTimestamp: '2025-05-01T08:00:00.5Z' }, '2025-05-01T08:00:03Z'],
+    ['a zone offset', { creationTimestamp: '2025-05-01T10:00:00+02:00' }, '2025-05-01T08:00:03Z'],
+    ['a condition time that is not RFC 3339', { creationTimestamp: '2025-05-01T08:00:00Z' }, 'yesterday'],
+    ['no creation time', {}, '2025-05-01T08:00:03Z'],
+    ['a day that does not exist', { creationTimestamp: '2025-02-30T08:00:00Z' }, '2025-05-01T08:00:03Z'],
+    ['a leap second', { creationTimestamp: '2016-12-31T23:59:60Z' }, '2025-05-01T08:00:03Z'],
+    ['a deletion time', { creationTimestamp: '2025-05-01T08:00:00Z', deletionTimestamp: '2025-05-01T09:00:00.250Z' }, '2025-05-01T08:00:03Z'],
+  ])('gives back every time exactly as the API wrote it, also with %s', (_, times, transition) => {
+    const pod = facts(
+      trimPod(
+        {
+          metadata: { name: 'p', ...times },
+          status: { startTime: '2025-05-01T08:00:01Z', conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: transition }, { type: 'PodScheduled', status: 'True' }] },
+        },
+        new Interner(),
+      ),
+    );
+    expect(pod).toMatchObject({ creationTimestamp: (times as { creationTimestamp?: string }).creationTimestamp, deletionTimestamp: (times as { deletionTimestamp?: string }).deletionTimestamp, startTime: '2025-05-01T08:00:01Z' });
+    expect(pod.conditions).toEqual([
+      { type: 'Ready', status: 'False', lastTransitionTime: transition },
+      { type: 'PodScheduled', status: 'True', lastTransitionTime: undefined },
+    ]);
+  });
+
+  it.each(['4711', '0', '007', '2147483647', '2147483648', '99999999999', 'opaque-1'])('gives back resourceVersion %s as the API wrote it', (version) => {
+    expect(facts(trimPod({ metadata: { name: 'p', resourceVersion: version } }, new Interner())).resourceVersion).toBe(version);
+  });
+
+  it('gives back a time before the pod was created and a volume name holding the separator', () => {
+    const pod = facts(
+      trimPod({ metadata: { name: 'p', creationTimestamp: '2025-05-01T08:00:00Z' }, spec: { volumes: [{ name: 'a\u0000b', emptyDir: {} }, { name: '', configMap: {} }] }, status: { startTime: '2025-05-01T07:59:58Z' } }, new Interner()),
+    );
+    expect(pod.startTime).toBe('2025-05-01T07:59:58Z');
+    expect(pod.volumes).toEqual([
+      { name: 'a\u0000b', source: 'emptyDir' },
+      { name: '', source: 'configMap' },
+    ]);
   });
 
   it('answers an error naming the kind for an object without metadata.name', () => {

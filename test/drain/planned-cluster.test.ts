@@ -1,7 +1,9 @@
 // factsWithPlan(): the cluster as the drain plan left it, for the next eviction's decision.
 import { evictionContext } from '../../src/cluster/context';
 import { memoryInventory } from '../../src/cluster/inventory';
-import type { EvictionFacts, PdbFacts, PodFacts } from '../../src/domain';
+import { Interner } from '../../src/cluster/intern';
+import { trimPod } from '../../src/cluster/trim';
+import { plainPod, type EvictionFacts, type PdbFacts, type PodFacts } from '../../src/domain';
 import { factsWithPlan, reservedEviction, type PlannedEviction } from '../../src/drain/planned-cluster';
 import { pdbFacts, podFacts } from '../helpers/facts';
 
@@ -38,6 +40,27 @@ describe('factsWithPlan()', () => {
     expect(facts.context!.isRecordedDisruption(pods[0])).toBe(true);
     expect(facts.context!.isRecordedDisruption(pods[2])).toBe(false);
     expect(facts.context!.peers('owner').find((pod) => pod.name === 'web-1')).toBe(pods[0]);
+  });
+
+  it("keeps every fact of an index pod it marks terminating or replaced, also those the index stores as getters", () => {
+    const trimmed = trimPod(
+      {
+        metadata: { name: 'web-1', namespace: 'shop', creationTimestamp: '2024-06-05T09:00:00Z', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d9c5b7f6', controller: true }] },
+        spec: { nodeName: 'node-a', serviceAccountName: 'web', volumes: [{ name: 'kube-api-access-x2x9k', projected: {} }] },
+        status: { phase: 'Running', startTime: '2024-06-05T09:00:01Z', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2024-06-05T09:00:09Z' }] },
+      },
+      new Interner(),
+    );
+    if ('error' in trimmed) throw new Error(trimmed.error);
+    const indexed = trimmed.facts;
+    const inventory = memoryInventory({ pods: [indexed, pods[1]], pdbs: [pdb] });
+    const facts: EvictionFacts = { pod: pods[1], pdbs: [pdb], podsInNamespace: () => inventory.podsInNamespace('shop'), source: 'snapshot' };
+    for (const settled of [new Set<string>(), new Set(['shop/web-1'])]) {
+      const planned = factsWithPlan(facts, { evictions: [evicted(indexed)], settled }, NOW).podsInNamespace().find((pod) => pod.name === 'web-1');
+      expect(planned).toEqual({ ...plainPod(indexed), deleting: settled.size === 0, ready: true });
+      expect(planned!.volumes).toEqual([{ name: 'kube-api-access-x2x9k', source: 'projected' }]);
+      expect(planned!.conditions).toEqual(indexed.conditions);
+    }
   });
 
   it('gives a settled eviction its Ready replacement: the budget is back, the pod left its node and is no disruption', () => {

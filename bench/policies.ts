@@ -10,10 +10,10 @@ import path from 'node:path';
 const TIME_ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Tokyo', 'Australia/Sydney'];
 
 /**
- * Passing expressions over every variable (exported for bench/cel-eviction.ts). They say what the
+ * Passing expressions over every variable. They say what the
  * short forms before the object shape said, so that the 100-policy figures stay comparable.
  */
-export const CEL_EXPRESSIONS = [
+const CEL_EXPRESSIONS = [
   'owner.replicas >= 1',
   'owner.readyReplicas - 1 >= 0',
   'pod.metadata.name.startsWith(owner.name)',

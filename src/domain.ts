@@ -121,6 +121,18 @@ export interface PodFacts {
   startTime?: string;
 }
 
+/** A pod that reads one annotation without building its whole annotation record (cluster/indexed-pod.ts). */
+interface AnnotationLookup {
+  annotation(key: string): string | undefined;
+}
+
+const hasAnnotationLookup = (pod: PodFacts): pod is PodFacts & AnnotationLookup => typeof (pod as Partial<AnnotationLookup>).annotation === 'function';
+
+/** One annotation of a pod; for the index's pods, without building the record that `pod.annotations` builds. */
+export function podAnnotation(pod: PodFacts, key: string): string | undefined {
+  return hasAnnotationLookup(pod) ? pod.annotation(key) : pod.annotations[key];
+}
+
 /**
  * A plain copy of any PodFacts with every field, getters included, and `changes` applied: the
  * safe way to derive a pod: a spread copies only own fields, and the index's pods keep the fields

@@ -223,6 +223,11 @@ export class IndexedPod implements PodFacts {
     return this.annotationLayout === undefined ? (this.annotationValues as Readonly<Record<string, string>>) : this.annotationLayout.record(this.annotationValues as string | readonly string[]);
   }
 
+  /** One annotation, without building the record: the webhook reads one (the protect annotation) on every eviction. */
+  annotation(key: string): string | undefined {
+    return this.annotationLayout === undefined ? (this.annotationValues as Readonly<Record<string, string>>)[key] : this.annotationLayout.value(this.annotationValues as string | readonly string[], key);
+  }
+
   get creationTimestamp(): string | undefined {
     return this.timing.creationTimestamp(this.createdS);
   }

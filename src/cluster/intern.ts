@@ -133,6 +133,18 @@ export class AnnotationLayout {
     for (const key of this.keys) record[key] = Object.hasOwn(this.shared, key) ? this.shared[key] : values[next++];
     return Object.freeze(record);
   }
+
+  /** One value of an object with these own values, without building its record. */
+  value(own: string | readonly string[], key: string): string | undefined {
+    if (Object.hasOwn(this.shared, key)) return this.shared[key];
+    let next = 0;
+    for (const each of this.keys) {
+      if (Object.hasOwn(this.shared, each)) continue;
+      if (each === key) return typeof own === 'string' ? own : own[next];
+      next++;
+    }
+    return undefined;
+  }
 }
 
 /** Annotations as the interner stores them: a pooled record, or a layout and the object's own values. */

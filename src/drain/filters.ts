@@ -1,7 +1,7 @@
 // kubectl drain's own pod filters (docs/eviction-semantics.md §8.1), in kubectl's order: what drain
 // does with a pod before it ever sends an eviction. Pure. Messages are kubectl's, word for word,
 // so the preflight says what the drain will print.
-import { MIRROR_POD_ANNOTATION, type PodFacts } from '../domain';
+import { MIRROR_POD_ANNOTATION, podAnnotation, type PodFacts } from '../domain';
 
 /** The drain flags that change what the filters do. */
 export interface DrainFlags {
@@ -54,7 +54,7 @@ const daemonSetFilter: FilterFunction = (pod, flags) => {
 };
 
 const mirrorPodFilter: FilterFunction = (pod) =>
-  pod.annotations[MIRROR_POD_ANNOTATION] === undefined ? { evict: true } : { evict: false, skip: { filter: 'mirror', message: DRAIN_MESSAGES.mirrorPod } };
+  podAnnotation(pod, MIRROR_POD_ANNOTATION) === undefined ? { evict: true } : { evict: false, skip: { filter: 'mirror', message: DRAIN_MESSAGES.mirrorPod } };
 
 const localStorageFilter: FilterFunction = (pod, flags) => {
   if (!pod.hasEmptyDir || isFinished(pod)) return { evict: true };

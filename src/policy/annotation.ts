@@ -1,6 +1,6 @@
 // Annotation protection: `evictionguard.io/protect: "true"` on a pod or its namespace denies the
 // pod's eviction, unless an EvictionPolicy that selects the pod exempts the requester.
-import type { NamespaceFacts, PodFacts } from '../domain';
+import { podAnnotation, type NamespaceFacts, type PodFacts } from '../domain';
 import type { Violation } from './rules/types';
 
 export const PROTECT_ANNOTATION = 'evictionguard.io/protect';
@@ -11,7 +11,7 @@ const HINT = `remove the ${PROTECT_ANNOTATION} annotation if it may go, or evict
 /** The violation when the pod or its namespace carries the annotation; exemptions are the engine's business. */
 export function checkProtectAnnotation(pod: PodFacts, namespace: NamespaceFacts | undefined): Violation | undefined {
   const carrier =
-    pod.annotations[PROTECT_ANNOTATION] === 'true'
+    podAnnotation(pod, PROTECT_ANNOTATION) === 'true'
       ? 'it has'
       : namespace?.annotations[PROTECT_ANNOTATION] === 'true'
         ? `its namespace ${pod.namespace} has`

@@ -1,4 +1,8 @@
 import { decodeVolumeNames, encodeVolumeNames } from '../../src/cluster/indexed-pod';
+import { Interner } from '../../src/cluster/intern';
+import { trimPod } from '../../src/cluster/trim';
+import { podAnnotation } from '../../src/domain';
+import { checkProtectAnnotation, PROTECT_ANNOTATION } from '../../src/policy/annotation';
 
 describe('encodeVolumeNames', () => {
   const reference = ['config', 'cache', 'kube-api-access-x2x9k'];
@@ -22,5 +26,25 @@ describe('encodeVolumeNames', () => {
     // One character per name for how much it shares, two separators, and the token's own suffix.
     expect(encoded).toHaveLength(3 + 2 + 5);
     expect(encodeVolumeNames(reference, reference)).toBe('');
+  });
+});
+
+describe('IndexedPod annotations', () => {
+  it('reads one annotation as the record has it, for a pod whose own values sit beside a shared layout', () => {
+    const interner = new Interner();
+    const pods = Array.from({ length: 300 }, (_, i) => {
+      const trimmed = trimPod(
+        { metadata: { name: `p-${i}`, namespace: 'shop', annotations: { 'cni.projectcalico.org/podIP': `10.0.${i >> 8}.${i & 255}/32`, [PROTECT_ANNOTATION]: 'true', 'z/shared': 'yes' } } },
+        interner,
+      );
+      if ('error' in trimmed) throw new Error(trimmed.error);
+      return trimmed.facts;
+    });
+    const pod = pods[299];
+    // The record is built on each read: the pod keeps its own value apart from a layout.
+    expect(pod.annotations).not.toBe(pod.annotations);
+    for (const key of [...Object.keys(pod.annotations), 'absent']) expect(podAnnotation(pod, key)).toBe(pod.annotations[key]);
+    expect(podAnnotation(pod, 'cni.projectcalico.org/podIP')).toBe('10.0.1.43/32');
+    expect(checkProtectAnnotation(pod, undefined)?.message).toContain('is protected');
   });
 });

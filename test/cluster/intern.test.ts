@@ -45,6 +45,8 @@ describe('Interner.annotations', () => {
     const record = annotationRecord(last);
     expect(Object.entries(record)).toEqual(entries(299));
     expect(Object.isFrozen(record)).toBe(true);
+    // One value, read without building the record, is the record's.
+    for (const key of [...Object.keys(record), 'e/absent']) expect(last.layout!.value(last.values as readonly string[], key)).toBe(record[key]);
   });
 });
 

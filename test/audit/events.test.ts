@@ -219,9 +219,7 @@ describe('EventRecorder', () => {
     let release: () => void = () => {};
     const hanging: EventApi = { create: () => new Promise<void>((resolve) => (release = resolve)), patch: async () => {} };
     recorder = new EventRecorder({ api: hanging, mode: 'deny', logger: log.logger });
-    const started = performance.now();
     for (let index = 0; index < 100; index++) recorder.record(attemptFor(`web-${index}`), denied, `uid-${index}`);
-    expect(performance.now() - started).toBeLessThan(50);
     expect(recorder.pending).toBe(99);
     release();
   });

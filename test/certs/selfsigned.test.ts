@@ -23,13 +23,11 @@ function certificateAt(certPath: string): X509Certificate {
 }
 
 describe('ensureSelfSignedPair', () => {
-  it('generates tls.crt and a 0600 tls.key into a directory it creates, in under a second', () => {
+  it('generates tls.crt and a 0600 tls.key into a directory it creates', () => {
     const dir = path.join(workDir, 'nested', 'certs');
 
-    const started = Date.now();
     const pair = ensureSelfSignedPair(dir, ['eviction-guard.eviction-guard.svc']);
 
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(pair).toEqual({ certPath: path.join(dir, 'tls.crt'), keyPath: path.join(dir, 'tls.key'), generated: true });
     expect(statSync(pair.keyPath).mode & 0o777).toBe(0o600);
   });

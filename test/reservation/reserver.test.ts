@@ -153,7 +153,7 @@ describe('Reserver', () => {
     const first = reserver.reserve(request(pods[0], 5));
     const started = Date.now();
     const { outcome } = await reserver.reserve(request(pods[1], 5, { deadline: Date.now() + 100 }));
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(3000);
     expect(outcome).toMatchObject({ result: 'failed', error: expect.stringContaining('waited for other evictions of owner/shop/Deployment/web until the deadline') });
     store.beforeWrite = undefined;
     unblock();

@@ -10,6 +10,8 @@ import { createInterface } from 'node:readline';
 import { parseAllDocuments } from 'yaml';
 
 export const ROOT = path.resolve(__dirname, '../..');
+/** What `npm run build` makes: the webhook and its dependencies in one esbuild bundle, with a source map beside it. */
+export const WEBHOOK_BUNDLE = path.join(ROOT, 'dist/cli/main.js');
 
 export const words = (text: string | undefined) => (text ?? '').split(' ').filter(Boolean);
 
@@ -177,7 +179,7 @@ export async function startWebhook(options: WebhookOptions): Promise<WebhookProc
   const port = await freePort();
   const startedAt = process.hrtime.bigint();
   const child = start(
-    path.join(ROOT, 'dist/cli/main.js'),
+    WEBHOOK_BUNDLE,
     ['serve', '--port', String(port), '--kubeconfig', options.kubeconfig, '--tls-cert', options.certPath, '--tls-key', options.keyPath, '--metrics-port', '0', ...(options.args ?? [])],
     { env: { ...process.env, ...options.env, HOME: options.home }, nodeArgs: options.nodeArgs, logFile: options.logFile, ipc: options.ipc },
   );

@@ -2,11 +2,16 @@
 // the samples were taken, by function (self time) and by area (our code, express, node's http and
 // TLS, garbage collection…), and the time under our functions (inclusive); and of a sampling heap
 // profile (HeapProfiler.stopSampling): the bytes allocated, by function and by area.
+import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
+  columnNumber: number;
 }
 
 interface ProfileNode {
@@ -37,7 +42,7 @@ export interface ProfileSummary {
   byArea: TimeShare[];
 }
 
-/** `dist/src/server/app.js` → `server/app`, `node_modules/express/lib/router.js` → `express`, `node:_http_server` → `node:_http_server`. */
+/** `src/server/app.ts` → `server/app`, `node_modules/express/lib/router.js` → `express`, `node:_http_server` → `node:_http_server`. */
 export function areaOf(frame: CallFrame): string {
   const { url, functionName } = frame;
   if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
@@ -47,8 +52,45 @@ export function areaOf(frame: CallFrame): string {
     const parts = url.slice(modules + '/node_modules/'.length).split('/');
     return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
   }
-  const own = /\/(?:dist|\.bench)\/(?:src\/)?(.+)\.js$/.exec(url);
-  return own ? own[1] : url;
+  const own = OWN_SOURCE.exec(url);
+  return own ? (own[1] ?? own[2]) : url;
+}
+
+/** Our TypeScript (as the bundle's source map names it), or tsc's output of it under .bench/. */
+const OWN_SOURCE = /\/src\/(.+)\.ts$|\/\.bench\/src\/(.+)\.js$/;
+
+/** A frame of our own code, not a dependency's. */
+export function isOwnFrame(frame: CallFrame): boolean {
+  return !frame.url.includes('/node_modules/') && OWN_SOURCE.test(frame.url) && frame.functionName !== '';
+}
+
+/**
+ * Frames in the esbuild bundle (dist/cli/main.js) all point at that one file; its source map says
+ * which file of src/ or node_modules/ each came from, and at which line. Rewrites them in place.
+ */
+export function unbundleFrames(frames: Iterable<CallFrame>, bundleFile: string): void {
+  const map = new TraceMap(readFileSync(`${bundleFile}.map`, 'utf8'));
+  const bundleUrl = pathToFileURL(bundleFile).href;
+  for (const frame of frames) {
+    if (frame.url !== bundleUrl && frame.url !== bundleFile) continue;
+    const original = originalPositionFor(map, { line: frame.lineNumber + 1, column: frame.columnNumber });
+    if (original.source === null || original.line === null) continue;
+    const source = original.source.startsWith('file:') ? fileURLToPath(original.source) : path.resolve(path.dirname(bundleFile), original.source);
+    frame.url = pathToFileURL(source).href;
+    frame.lineNumber = original.line - 1;
+  }
+}
+
+/** Every call frame of a CPU profile or of a sampling heap profile. */
+export function framesOf(profile: CpuProfile | AllocationProfile): CallFrame[] {
+  if ('nodes' in profile) return profile.nodes.map((node) => node.callFrame);
+  const frames: CallFrame[] = [];
+  const visit = (node: AllocationNode) => {
+    frames.push(node.callFrame);
+    for (const child of node.children) visit(child);
+  };
+  visit(profile.head);
+  return frames;
 }
 
 function frameName(frame: CallFrame): string {

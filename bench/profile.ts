@@ -14,11 +14,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { makeTestCertificate } from '../test/helpers/tls';
-import { formatAllocations, formatShares, inclusiveTimes, summarizeAllocations, summarizeProfile, type AllocationProfile, type CpuProfile } from './profile-summary';
+import { formatAllocations, formatShares, framesOf, inclusiveTimes, isOwnFrame, summarizeAllocations, summarizeProfile, unbundleFrames, type AllocationProfile, type CpuProfile } from './profile-summary';
 import { runLoad, type Stream } from './load';
 import { writeBenchPolicies } from './policies';
 import type { GcTotals, MemoryFigures, ProfileOrder } from './profile-hooks';
-import { cpuTimeMs, deploymentEnvironment, firstLine, memoryMb, ROOT, rssParts, start, startFakeCluster, startWebhook, stopChildren, words } from './processes';
+import { cpuTimeMs, deploymentEnvironment, firstLine, memoryMb, ROOT, rssParts, start, startFakeCluster, startWebhook, stopChildren, WEBHOOK_BUNDLE, words } from './processes';
 
 const DURATION_S = Number(process.env.PROFILE_DURATION ?? 60);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -130,15 +130,18 @@ async function main(): Promise<void> {
   await order(child, { op: 'alloc-start', promotedOnly: PROMOTED_ONLY });
   const allocated = await runLoad({ name: 'allocations', port: target.port, durationS: ALLOCATION_S, connections: CONNECTIONS, stream: STREAM, countDenials: false });
   await order(child, { op: 'alloc-stop', file: allocationFile });
-  const allocations = summarizeAllocations(JSON.parse(readFileSync(allocationFile, 'utf8')) as AllocationProfile);
+  const allocationProfile = JSON.parse(readFileSync(allocationFile, 'utf8')) as AllocationProfile;
+  unbundleFrames(framesOf(allocationProfile), WEBHOOK_BUNDLE);
+  const allocations = summarizeAllocations(allocationProfile);
   if (HEAP === 'load') await order(child, { op: 'heap', file: path.join(OUT, 'after-load.heapsnapshot') });
 
   const profile = JSON.parse(readFileSync(profileFile, 'utf8')) as CpuProfile;
+  unbundleFrames(framesOf(profile), WEBHOOK_BUNDLE);
   const summary = summarizeProfile(profile);
   say(`\nprofile: ${summary.busyMs.toFixed(0)} ms busy of ${summary.wallMs.toFixed(0)} ms on the main thread (GC helper threads and the kernel are not in it)`);
   say(formatShares('self time by area:', summary.byArea.slice(0, 20), result.requests));
   say(formatShares('self time by function:', summary.bySelf, result.requests));
-  const ours = inclusiveTimes(profile, (frame) => /\/dist\//.test(frame.url) && frame.functionName !== '');
+  const ours = inclusiveTimes(profile, isOwnFrame);
   const oursRanked = [...ours.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
   say(formatShares('time in our functions, callees included:', oursRanked.map(([name, ms]) => ({ name, ms, share: ms / summary.busyMs })), result.requests));
   say(

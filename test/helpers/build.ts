@@ -1,7 +1,8 @@
-// The package as `npm run build` makes it, built into a private folder for the tests that run the
-// real command: under node_modules/.cache, so that the build resolves the repository's
-// dependencies as dist/ does, and apart from dist/, so that a concurrent build there cannot
-// interfere. The folder is laid out like the package: package.json, dist/ and demo/.
+// The package as `npm run build` makes it (the esbuild bundle dist/cli/main.js), built into a
+// private folder for the tests that run the real command: apart from dist/, so that a concurrent
+// build there cannot interfere. The folder is laid out like the package: package.json, dist/ and
+// demo/. It lies under node_modules/.cache because `npm install --global FOLDER` links a folder
+// and then resolves its dependencies there, which the bundle itself never needs.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -15,16 +16,17 @@ export interface BuiltPackage {
   remove(): void;
 }
 
-/** Throws with tsc's output when the build fails. */
+/** Throws with esbuild's output when the bundle cannot be made (`npm test` type-checks first). */
 export function buildPackage(prefix: string): BuiltPackage {
   const cache = path.join(REPO, 'node_modules', '.cache');
   mkdirSync(cache, { recursive: true });
   const root = mkdtempSync(path.join(cache, prefix));
   const remove = () => rmSync(root, { recursive: true, force: true });
-  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', path.join(root, 'dist')], { cwd: REPO, encoding: 'utf8' });
-  if (tsc.status !== 0) {
+  // `npm run bundle` is the build's own esbuild command; only the output file differs.
+  const bundle = spawnSync('npm', ['run', '--silent', 'bundle', '--', `--outfile=${path.join(root, 'dist', 'cli', 'main.js')}`], { cwd: REPO, encoding: 'utf8' });
+  if (bundle.status !== 0) {
     remove();
-    throw new Error(`the build failed:\n${tsc.stdout}${tsc.stderr}`);
+    throw new Error(`the build failed:\n${bundle.stdout}${bundle.stderr}`);
   }
   copyFileSync(path.join(REPO, 'package.json'), path.join(root, 'package.json'));
   cpSync(path.join(REPO, 'demo'), path.join(root, 'demo'), { recursive: true });

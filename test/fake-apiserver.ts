@@ -119,6 +119,25 @@ interface StoredObject {
   uid: string;
   generation?: number;
   json: string;
+  /** `json` encoded, for lists. */
+  bytes: Buffer;
+}
+
+const COMMA = Buffer.from(',');
+
+/**
+ * A list body assembled from bytes, as the real API server serves what it holds encoded: joining
+ * a page of 500 pods as strings and encoding the result for the socket cost the fake more CPU per
+ * page than the webhook spends parsing it, on the same two CPUs as the webhook in the bench.
+ */
+function listBody(head: string, items: readonly StoredObject[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(head)];
+  for (let index = 0; index < items.length; index++) {
+    if (index > 0) parts.push(COMMA);
+    parts.push(items[index].bytes);
+  }
+  parts.push(Buffer.from(']}'));
+  return Buffer.concat(parts);
 }
 
 interface StoredEvent {
@@ -380,7 +399,8 @@ export class FakeApiServer {
       ...(generation === undefined ? {} : { generation }),
     };
     const { kind, apiVersion, ...rest } = object;
-    const stored: StoredObject = { uid, generation, json: JSON.stringify({ ...rest, metadata }) };
+    const json = JSON.stringify({ ...rest, metadata });
+    const stored: StoredObject = { uid, generation, json, bytes: Buffer.from(json) };
     objects.set(key, stored);
     if (previous === undefined) this.sortedKeys.delete(type.resource);
     return { type, namespace, stored, existed: previous !== undefined };
@@ -414,7 +434,7 @@ export class FakeApiServer {
     this.requests.push({ method: request.method ?? 'GET', path: url.pathname, query, watch });
     if (this.stalled) return;
 
-    const send = (code: number, body: string) => {
+    const send = (code: number, body: string | Buffer) => {
       response.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
       response.end(body);
     };
@@ -516,7 +536,7 @@ export class FakeApiServer {
     send(200, withKind(type, stored.json));
   }
 
-  private list(type: ResourceType, namespace: string | undefined, query: Record<string, string>, send: (code: number, body: string) => void): void {
+  private list(type: ResourceType, namespace: string | undefined, query: Record<string, string>, send: (code: number, body: string | Buffer) => void): void {
     let listRevision = this.resourceVersionCounter;
     let after: string | undefined;
     if (query.continue) {
@@ -552,10 +572,10 @@ export class FakeApiServer {
     let index = after === undefined ? lowerBound(keys, prefix) : lowerBound(keys, after + '\u0000');
     const limit = Number(query.limit ?? 0);
     const objects = this.objects.get(type.resource)!;
-    const items: string[] = [];
+    const items: StoredObject[] = [];
     while (index < keys.length && keys[index].startsWith(prefix) && (limit <= 0 || items.length < limit)) {
-      const { json } = objects.get(keys[index])!;
-      if (selects === undefined || selects(JSON.parse(json) as Json)) items.push(json);
+      const stored = objects.get(keys[index])!;
+      if (selects === undefined || selects(JSON.parse(stored.json) as Json)) items.push(stored);
       index++;
     }
     const more = index < keys.length && keys[index].startsWith(prefix);
@@ -563,7 +583,7 @@ export class FakeApiServer {
       ? Buffer.from(JSON.stringify({ resourceVersion: listRevision, after: keys[index - 1] } satisfies ContinueToken)).toString('base64url')
       : undefined;
     const metadata = JSON.stringify({ resourceVersion: String(listRevision), ...(continueToken ? { continue: continueToken } : {}) });
-    const body = `{"kind":"${type.listKind}","apiVersion":"${type.apiVersion}","metadata":${metadata},"items":[${items.join(',')}]}`;
+    const body = listBody(`{"kind":"${type.listKind}","apiVersion":"${type.apiVersion}","metadata":${metadata},"items":[`, items);
     if (namespace === undefined && this.listPageDelayMs > 0) setTimeout(() => send(200, body), this.listPageDelayMs);
     else send(200, body);
   }

@@ -6,6 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { KeepAliveAgents } from './agents';
 import { describeError } from './errors';
+import { ListPageReader, type ListPage } from './list-page';
 
 /** No API call may take longer: the API server gives the whole webhook call 5 s. */
 export const API_TIMEOUT_MS = 2000;
@@ -58,6 +59,11 @@ export interface ClusterExchange {
   /** Aborts the request early, e.g. when the view stops. */
   signal?: AbortSignal;
   agents: KeepAliveAgents;
+  /**
+   * Takes the body of a 2xx answer as it arrives, instead of the reply's text (which is then
+   * empty); what it throws fails the exchange.
+   */
+  onBody?: (chunk: string) => void;
 }
 
 /**
@@ -111,10 +117,26 @@ export async function exchange(kubeConfig: KubeConfig, call: ClusterExchange): P
         (response) => {
           // Decoding as it arrives keeps a page out of Buffer chunks and their concatenated copy.
           let text = '';
+          const status = response.statusCode ?? 0;
+          const onBody = status >= 200 && status <= 299 ? call.onBody : undefined;
           response.setEncoding('utf8');
-          response.on('data', (chunk: string) => (text += chunk));
+          let refused = false;
+          response.on('data', (chunk: string) => {
+            if (onBody === undefined) {
+              text += chunk;
+              return;
+            }
+            if (refused) return;
+            try {
+              onBody(chunk);
+            } catch (error) {
+              refused = true;
+              request.destroy();
+              reject(error instanceof Error ? error : new Error(String(error)));
+            }
+          });
           response.on('error', fail);
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+          response.on('end', () => resolve({ status, text }));
         },
       );
       request.on('error', fail);
@@ -150,4 +172,28 @@ export async function getText(kubeConfig: KubeConfig, path: string, options: Get
   if (reply.status >= 200 && reply.status <= 299) return reply.text;
   const { problem, reason } = statusProblem(reply.status, reply.text);
   throw new ApiError(path, problem, reply.status, reason);
+}
+
+/**
+ * GET a page of a list, handing each item's JSON text to `onItem` as the page arrives (see
+ * list-page.ts), and answer its other members; rejects with an ApiError, also when `onItem` throws.
+ */
+export async function readListPage(kubeConfig: KubeConfig, path: string, onItem: (item: string) => void, options: GetOptions = {}): Promise<ListPage> {
+  const timeoutMs = Math.min(options.timeoutMs ?? API_TIMEOUT_MS, API_TIMEOUT_MS);
+  const reader = new ListPageReader(onItem);
+  let reply: { status: number; text: string };
+  try {
+    reply = await exchange(kubeConfig, { method: 'GET', path, timeoutMs, signal: options.signal, agents: readAgents, onBody: (chunk) => reader.push(chunk) });
+  } catch (error) {
+    throw new ApiError(path, describeError(error));
+  }
+  if (reply.status < 200 || reply.status > 299) {
+    const { problem, reason } = statusProblem(reply.status, reply.text);
+    throw new ApiError(path, problem, reply.status, reason);
+  }
+  try {
+    return reader.end();
+  } catch (error) {
+    throw new ApiError(path, describeError(error));
+  }
 }

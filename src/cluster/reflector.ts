@@ -3,10 +3,9 @@
 // caches full objects and stops for good after a watch drop, a list error or an HTTP error.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { API_TIMEOUT_MS, ApiError, getText } from './api';
+import { API_TIMEOUT_MS, ApiError, readListPage } from './api';
 import { Backoff } from './backoff';
 import { describeError } from './errors';
-import { splitListPage, type ListPage } from './list-page';
 import { NamespacedStore } from './index';
 import type { Trimmed } from './trim';
 import type { ClusterLogger, ResourceSyncState } from './view';
@@ -156,6 +155,19 @@ export class Reflector<T extends { namespace: string; name: string }> {
     }
   }
 
+  /** One listed item into the store being filled; what cannot be trimmed is counted in `rejected`. */
+  private index(item: string, store: NamespacedStore<T>, rejected: string[]): void {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(item);
+    } catch (error) {
+      throw new Error(`invalid JSON in a list item: ${describeError(error)}`);
+    }
+    const trimmed = this.watched.trim(raw);
+    if ('facts' in trimmed) store.set(trimmed.facts);
+    else rejected.push(trimmed.error);
+  }
+
   /** Lists every page into a new store and swaps it in whole, so readers never see a half-filled index. */
   private async relist(): Promise<void> {
     const { resource, path } = this.watched;
@@ -168,26 +180,8 @@ export class Reflector<T extends { namespace: string; name: string }> {
       const query = new URLSearchParams({ limit: String(LIST_PAGE_SIZE) });
       if (continueToken !== undefined) query.set('continue', continueToken);
       const pagePath = `${path}?${query}`;
-      const body = await getText(this.kubeConfig, pagePath, { signal: this.stopping.signal });
-      let page: ListPage;
-      try {
-        page = splitListPage(body);
-      } catch (error) {
-        throw new ApiError(pagePath, describeError(error));
-      }
-      const { items, metadata } = page;
+      const { metadata } = await readListPage(this.kubeConfig, pagePath, (item) => this.index(item, store, rejected), { signal: this.stopping.signal });
       if (typeof metadata.resourceVersion !== 'string') throw new ApiError(pagePath, 'the answer is not a list with metadata.resourceVersion');
-      for (const item of items) {
-        let raw: unknown;
-        try {
-          raw = JSON.parse(item);
-        } catch (error) {
-          throw new ApiError(pagePath, `invalid JSON in a list item: ${describeError(error)}`);
-        }
-        const trimmed = this.watched.trim(raw);
-        if ('facts' in trimmed) store.set(trimmed.facts);
-        else rejected.push(trimmed.error);
-      }
       resourceVersion = metadata.resourceVersion;
       continueToken = typeof metadata.continue === 'string' && metadata.continue !== '' ? metadata.continue : undefined;
     } while (continueToken !== undefined);

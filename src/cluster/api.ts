@@ -160,18 +160,23 @@ export function statusProblem(status: number, body: string): { problem: string; 
   }
 }
 
-/** GET a path of the current cluster and answer the body of a 2xx response; rejects with an ApiError. */
-export async function getText(kubeConfig: KubeConfig, path: string, options: GetOptions = {}): Promise<string> {
+/** GET a path of the current cluster; a 2xx answer, or an ApiError. `onBody` as in ClusterExchange. */
+async function get(kubeConfig: KubeConfig, path: string, options: GetOptions, onBody?: (chunk: string) => void): Promise<{ status: number; text: string }> {
   const timeoutMs = Math.min(options.timeoutMs ?? API_TIMEOUT_MS, API_TIMEOUT_MS);
   let reply: { status: number; text: string };
   try {
-    reply = await exchange(kubeConfig, { method: 'GET', path, timeoutMs, signal: options.signal, agents: readAgents });
+    reply = await exchange(kubeConfig, { method: 'GET', path, timeoutMs, signal: options.signal, agents: readAgents, onBody });
   } catch (error) {
     throw new ApiError(path, describeError(error));
   }
-  if (reply.status >= 200 && reply.status <= 299) return reply.text;
+  if (reply.status >= 200 && reply.status <= 299) return reply;
   const { problem, reason } = statusProblem(reply.status, reply.text);
   throw new ApiError(path, problem, reply.status, reason);
+}
+
+/** GET a path of the current cluster and answer the body of a 2xx response; rejects with an ApiError. */
+export async function getText(kubeConfig: KubeConfig, path: string, options: GetOptions = {}): Promise<string> {
+  return (await get(kubeConfig, path, options)).text;
 }
 
 /**
@@ -179,18 +184,8 @@ export async function getText(kubeConfig: KubeConfig, path: string, options: Get
  * list-page.ts), and answer its other members; rejects with an ApiError, also when `onItem` throws.
  */
 export async function readListPage(kubeConfig: KubeConfig, path: string, onItem: (item: string) => void, options: GetOptions = {}): Promise<ListPage> {
-  const timeoutMs = Math.min(options.timeoutMs ?? API_TIMEOUT_MS, API_TIMEOUT_MS);
   const reader = new ListPageReader(onItem);
-  let reply: { status: number; text: string };
-  try {
-    reply = await exchange(kubeConfig, { method: 'GET', path, timeoutMs, signal: options.signal, agents: readAgents, onBody: (chunk) => reader.push(chunk) });
-  } catch (error) {
-    throw new ApiError(path, describeError(error));
-  }
-  if (reply.status < 200 || reply.status > 299) {
-    const { problem, reason } = statusProblem(reply.status, reply.text);
-    throw new ApiError(path, problem, reply.status, reason);
-  }
+  await get(kubeConfig, path, options, (chunk) => reader.push(chunk));
   try {
     return reader.end();
   } catch (error) {

@@ -204,11 +204,3 @@ export class ListPageReader {
     }
   }
 }
-
-/** Reads a whole list response at once; as ListPageReader. */
-export function splitListPage(text: string): ListPage & { items: string[] } {
-  const items: string[] = [];
-  const reader = new ListPageReader((item) => items.push(item));
-  reader.push(text);
-  return { ...reader.end(), items };
-}

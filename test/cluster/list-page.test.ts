@@ -1,23 +1,31 @@
-import { ListPageReader, splitListPage } from '../../src/cluster/list-page';
+import { ListPageReader } from '../../src/cluster/list-page';
 
-const page = (text: string) => text;
+/** The page read in the given pieces: the items in the order they were handed on, and the page. */
+function readInPieces(pieces: string[]) {
+  const items: string[] = [];
+  const reader = new ListPageReader((item) => items.push(item));
+  for (const piece of pieces) reader.push(piece);
+  return { ...reader.end(), items };
+}
 
-describe('splitListPage', () => {
+const splitListPage = (text: string) => readInPieces([text]);
+
+describe('ListPageReader, a whole page pushed at once', () => {
   it('parses the metadata and keeps each item as its own JSON text, whatever the whitespace', () => {
-    const split = splitListPage(page(' {"kind" : "PodList", "metadata":{"resourceVersion":"7","continue":"abc"},\n "items" : [ {"a":[1,{"b":"}]"}]} ,\t{"c":"\\"{"} ] }'));
+    const split = splitListPage(' {"kind" : "PodList", "metadata":{"resourceVersion":"7","continue":"abc"},\n "items" : [ {"a":[1,{"b":"}]"}]} ,\t{"c":"\\"{"} ] }');
     expect(split).toEqual({ metadata: { resourceVersion: '7', continue: 'abc' }, items: ['{"a":[1,{"b":"}]"}]}', '{"c":"\\"{"}'] });
   });
 
   it('keeps multi-byte UTF-8 whole in the items it cuts', () => {
     const items = ['{"owner":"Zoë"}', '{"city":"東京 🚀","q":"\\\\"}'];
-    const split = splitListPage(page(`{"metadata":{"resourceVersion":"1"},"items":[${items.join(',')}]}`));
+    const split = splitListPage(`{"metadata":{"resourceVersion":"1"},"items":[${items.join(',')}]}`);
     expect(split.items).toEqual(items);
     expect(split.items.map((item) => JSON.parse(item))).toEqual([{ owner: 'Zoë' }, { city: '東京 🚀', q: '\\' }]);
   });
 
   it('answers no items for an empty list or a list without items', () => {
-    expect(splitListPage(page('{"metadata":{"resourceVersion":"3"},"items":[]}')).items).toEqual([]);
-    expect(splitListPage(page('{"metadata":{"resourceVersion":"3"}}'))).toEqual({ metadata: { resourceVersion: '3' }, items: [] });
+    expect(splitListPage('{"metadata":{"resourceVersion":"3"},"items":[]}').items).toEqual([]);
+    expect(splitListPage('{"metadata":{"resourceVersion":"3"}}')).toEqual({ metadata: { resourceVersion: '3' }, items: [] });
   });
 
   it.each([
@@ -25,21 +33,13 @@ describe('splitListPage', () => {
     ['a truncated body', '{"metadata":{},"items":[{"a":1}', /offset \d+/],
     ['not an object', '[]', /offset 0: expected \{/],
   ])('fails on %s, naming the offset', (_name, text, message) => {
-    expect(() => splitListPage(page(text))).toThrow(message);
+    expect(() => splitListPage(text)).toThrow(message);
   });
 });
 
 describe('ListPageReader', () => {
   const text = ' {"kind":"PodList","metadata":{"resourceVersion":"12","continue":"x\\"y"},"items":[{"n":"a\\\\","v":[1,2]} , {"n":"Zoë }]","v":-1.5e3},{"n":"c"}] , "apiVersion":"v1" } ';
   const whole = splitListPage(text);
-
-  /** The page read in the given pieces: the items in the order they were handed on, and the page. */
-  function readInPieces(pieces: string[]) {
-    const items: string[] = [];
-    const reader = new ListPageReader((item) => items.push(item));
-    for (const piece of pieces) reader.push(piece);
-    return { ...reader.end(), items };
-  }
 
   it('reads the same page whole and cut at any point, or at every character', () => {
     expect(whole.items.map((item) => JSON.parse(item))).toEqual([{ n: 'a\\', v: [1, 2] }, { n: 'Zoë }]', v: -1500 }, { n: 'c' }]);

@@ -120,17 +120,15 @@ export async function exchange(kubeConfig: KubeConfig, call: ClusterExchange): P
           const status = response.statusCode ?? 0;
           const onBody = status >= 200 && status <= 299 ? call.onBody : undefined;
           response.setEncoding('utf8');
-          let refused = false;
           response.on('data', (chunk: string) => {
             if (onBody === undefined) {
               text += chunk;
               return;
             }
-            if (refused) return;
             try {
               onBody(chunk);
             } catch (error) {
-              refused = true;
+              // Destroyed, the response emits no more data: nothing more reaches onBody.
               request.destroy();
               reject(error instanceof Error ? error : new Error(String(error)));
             }

@@ -10,10 +10,13 @@ let server: https.Server;
 let kubeConfig: KubeConfig;
 /** What the server answers next: a status and the body's pieces, written one event-loop turn apart. */
 let answer: { status: number; pieces: Buffer[] };
+/** Settles when the server is done with the last response: all of it sent, or the client gone. */
+let answered: Promise<void> = Promise.resolve();
 
 beforeAll(async () => {
   server = https.createServer({ cert: tls.cert, key: tls.key }, (_request, response) => {
     const { status, pieces } = answer;
+    answered = new Promise((resolve) => response.on('close', resolve));
     response.writeHead(status, { 'Content-Type': 'application/json' });
     const write = (index: number): void => {
       if (index === pieces.length || response.destroyed) {
@@ -62,13 +65,17 @@ describe('readListPage', () => {
   });
 
   it('fails naming the request when the item handler throws, and hands on nothing after', async () => {
-    answer = { status: 200, pieces: cutAt(PAGE, 90) };
+    // The first item ends in the second piece; the second item ends in the third, which the
+    // server sends after the handler has thrown.
+    const secondItem = PAGE.indexOf('{"name":"b"}');
+    answer = { status: 200, pieces: cutAt(PAGE, secondItem - 4, secondItem + 4) };
     const items: string[] = [];
     const failure = readListPage(kubeConfig, PATH, (item) => {
       items.push(item);
       throw new Error('invalid JSON in a list item: broken');
     });
     await expect(failure).rejects.toThrow(`GET ${PATH}: invalid JSON in a list item: broken`);
+    await answered;
     expect(items).toEqual(['{"name":"zoë"}']);
   });
 

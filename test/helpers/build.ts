@@ -1,10 +1,11 @@
 // The package as `npm run build` makes it (the esbuild bundle dist/cli/main.js), built into a
 // private folder for the tests that run the real command: apart from dist/, so that a concurrent
-// build there cannot interfere. The folder is laid out like the package: package.json, dist/ and
-// demo/. It lies under node_modules/.cache because `npm install --global FOLDER` links a folder
-// and then resolves its dependencies there, which the bundle itself never needs.
+// build there cannot interfere, and outside the repository, so that nothing it runs can resolve a
+// package from the repository's node_modules. The folder is laid out like the package:
+// package.json, dist/ and demo/.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const REPO = path.resolve(__dirname, '../..');
@@ -18,9 +19,7 @@ export interface BuiltPackage {
 
 /** Throws with esbuild's output when the bundle cannot be made (`npm test` type-checks first). */
 export function buildPackage(prefix: string): BuiltPackage {
-  const cache = path.join(REPO, 'node_modules', '.cache');
-  mkdirSync(cache, { recursive: true });
-  const root = mkdtempSync(path.join(cache, prefix));
+  const root = mkdtempSync(path.join(os.tmpdir(), prefix));
   const remove = () => rmSync(root, { recursive: true, force: true });
   // `npm run bundle` is the build's own esbuild command; only the output file differs.
   const bundle = spawnSync('npm', ['run', '--silent', 'bundle', '--', `--outfile=${path.join(root, 'dist', 'cli', 'main.js')}`], { cwd: REPO, encoding: 'utf8' });

@@ -162,12 +162,14 @@ export class SnapshotClusterView implements ClusterView {
 
   /**
    * Objects already parsed, such as an `eviction-guard test` suite's inline cluster. `file` names
-   * where they came from in errors, each object by `where(index)`.
+   * where they came from in errors, each object by `where(index)`. Each object is trimmed as it is
+   * taken, so a generator's objects never need to be held all at once.
    */
-  static fromObjects(file: string, objects: readonly unknown[], where: (index: number) => string, mode: SnapshotMode = 'snapshot'): SnapshotClusterView {
+  static fromObjects(file: string, objects: Iterable<unknown>, where: (index: number) => string, mode: SnapshotMode = 'snapshot'): SnapshotClusterView {
     const contents = new SnapshotContents();
     contents.file = file;
-    objects.forEach((object, index) => contents.add(object, where(index)));
+    let index = 0;
+    for (const object of objects) contents.add(object, where(index++));
     return new SnapshotClusterView(contents, mode);
   }
 

@@ -180,6 +180,25 @@ spec: {maxUnavailable: 0}
     expect((await view.facts('n', 'a')).pod?.phase).toBe('Running');
   });
 
+
+  it('takes objects from a generator one at a time, naming a bad one by its position', async () => {
+    let taken = 0;
+    function* objects(): Generator<unknown> {
+      for (const name of ['a', 'b']) {
+        taken++;
+        yield { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'n' }, status: { phase: 'Running' } };
+      }
+    }
+    const view = SnapshotClusterView.fromObjects('generated', objects(), (index) => `object ${index}`);
+    expect(taken).toBe(2);
+    expect((await view.facts('n', 'b')).pod?.phase).toBe('Running');
+
+    function* withBad(): Generator<unknown> {
+      yield { kind: 'Pod', metadata: { name: 'a', namespace: 'n' } };
+      yield { metadata: { name: 'b' } };
+    }
+    expect(() => SnapshotClusterView.fromObjects('generated', withBad(), (index) => `object ${index}`)).toThrow('snapshot generated: object 1: the object has no kind');
+  });
   it('rejects a missing file with an error naming it', () => {
     const error = loadError(path.join(dir, 'nope.yaml'));
     expect(error.message).toMatch(/^snapshot .*nope\.yaml: cannot read the file: ENOENT: no such file/);

@@ -4,8 +4,8 @@
 // after sync and after the load, and snapshotted. Prints a summary and writes it, the .cpuprofile
 // and the .heapsnapshot (open it in Chrome DevTools) into the output folder.
 // Environment: PROFILE_DURATION (seconds of load, default 60), PROFILE_STREAM (allowed|mixed),
-// PROFILE_POLICIES=1 (load the bench's 100 policies), PROFILE_TARGET=floor (profile the express
-// floor instead), PROFILE_HEAP (load: snapshot after the load, the default; sync: snapshot after
+// PROFILE_POLICIES=1 (load the bench's 100 policies), PROFILE_TARGET=floor or floor-index (profile
+// the express floor, or the floor holding the webhook's index of the cluster, instead), PROFILE_HEAP (load: snapshot after the load, the default; sync: snapshot after
 // sync and no load; none), PROFILE_ALLOCATIONS=promoted (sample only the allocations that outlive
 // the young generation), PROFILE_OUT (folder, default bench/results/profile),
 // BENCH_CONNECTIONS, BENCH_WEBHOOK_ARGS, BENCH_NODE_ARGS (extra node flags, e.g. --trace-gc).
@@ -28,7 +28,7 @@ const OUT = path.resolve(process.env.PROFILE_OUT ?? path.join(ROOT, 'bench/resul
 const ALLOCATION_S = Math.min(10, DURATION_S);
 /** PROFILE_ALLOCATIONS=promoted: sample only the allocations that outlive the young generation. */
 const PROMOTED_ONLY = process.env.PROFILE_ALLOCATIONS === 'promoted';
-const TARGET = process.env.PROFILE_TARGET === 'floor' ? 'floor' : 'webhook';
+const TARGET = (['floor', 'floor-index'] as const).find((target) => target === process.env.PROFILE_TARGET) ?? 'webhook';
 /** When the heap snapshot is taken: after the load (default), after sync instead of any load, or never. */
 const HEAP = (['load', 'sync', 'none'] as const).find((when) => when === process.env.PROFILE_HEAP) ?? 'load';
 
@@ -74,10 +74,10 @@ async function main(): Promise<void> {
   const nodeFlags = deployment.nodeFlags;
   const nodeArgs = [...nodeFlags, '--expose-gc', '-r', path.join(__dirname, 'profile-hooks.js'), ...words(process.env.BENCH_NODE_ARGS)];
   let target: { child: ChildProcess; port: number };
-  if (TARGET === 'floor') {
-    const child = start(path.join(__dirname, 'baseline-servers.js'), ['floor', certPath, keyPath], { nodeArgs, env: { ...process.env, ...deployment.env }, ipc: true });
-    target = { child, port: await firstLine(child, (line) => Number(line) || undefined, 'the floor server') };
-    say(`express floor (node ${nodeFlags.join(' ')}) listening`);
+  if (TARGET !== 'webhook') {
+    const child = start(path.join(__dirname, 'baseline-servers.js'), [TARGET, certPath, keyPath], { nodeArgs, env: { ...process.env, ...deployment.env }, ipc: true });
+    target = { child, port: await firstLine(child, (line) => Number(line) || undefined, `the ${TARGET} server`) };
+    say(`express ${TARGET} (node ${nodeFlags.join(' ')}) listening`);
   } else {
     const cluster = await startFakeCluster(dir);
     const args = words(process.env.BENCH_WEBHOOK_ARGS);

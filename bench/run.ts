@@ -1,6 +1,7 @@
 // `npm run bench`: the webhook against a synthetic cluster of 100k pods and 10k PDBs, next to a
-// bare express app answering a fixed AdmissionReview (the floor) and a bare node https server (the
-// limit), all over HTTPS on 127.0.0.1 with 50 connections, each server in its own process and the
+// bare express app answering a fixed AdmissionReview (the floor), the same app holding the webhook's
+// index of that cluster (the floor + index: what the heap alone costs), and a bare node https
+// server (the limit), all over HTTPS on 127.0.0.1 with 50 connections, each server in its own process and the
 // load generator (autocannon) in one more. Figures are reported as ratios measured in the same
 // run, because machines are noisy, with the CPU time each server spent per request. A second
 // webhook then serves the same cluster with 100 EvictionPolicies (20 of them CEL) loaded.
@@ -109,13 +110,18 @@ async function main(): Promise<void> {
 
   const floor = start(path.join(__dirname, 'baseline-servers.js'), ['floor', certPath, keyPath]);
   const limit = start(path.join(__dirname, 'baseline-servers.js'), ['limit', certPath, keyPath]);
+  // Under the webhook's own node flags and environment: it holds the webhook's heap.
+  const floorIndex = start(path.join(__dirname, 'baseline-servers.js'), ['floor-index', certPath, keyPath], { nodeArgs: nodeFlags, env: { ...process.env, ...deployment.env } });
   const floorPort = await firstLine(floor, (line) => Number(line) || undefined, 'the floor server');
   const limitPort = await firstLine(limit, (line) => Number(line) || undefined, 'the limit server');
+  const floorIndexPort = await firstLine(floorIndex, (line) => Number(line) || undefined, 'the floor server holding the index');
+  const floorIndexRssMb = memoryMb(floorIndex.pid!, 'VmRSS');
 
   process.stdout.write(`driving each target for ${WARMUP_S}+${DURATION_S} s with ${CONNECTIONS} connections from a load generator process…\n`);
   const results = [
     await measure('https limit', limit.pid!, limitPort),
     await measure('express floor', floor.pid!, floorPort),
+    await measure('express floor + index', floorIndex.pid!, floorIndexPort),
     await measure('eviction-guard, allowed', webhookPid, webhook.port, 'allowed', true),
     await measure('eviction-guard, 10% denied', webhookPid, webhook.port, 'mixed', true),
   ];
@@ -134,7 +140,8 @@ async function main(): Promise<void> {
   const policyResult = await measure(`eviction-guard, ${policyCount} policies`, policyWebhook.child.pid!, policyWebhook.port, 'allowed', true);
   const policyPeakRssMb = memoryMb(policyWebhook.child.pid!, 'VmHWM');
   policyWebhook.child.kill('SIGTERM');
-  const [limitResult, floorResult, allowedResult, mixedResult] = results;
+  floorIndex.kill('SIGTERM');
+  const [limitResult, floorResult, floorIndexResult, allowedResult, mixedResult] = results;
   results.push(policyResult);
   const policyFloorRatio = policyResult.requestsPerSecond / floorResult.requestsPerSecond;
   const floorRatio = allowedResult.requestsPerSecond / floorResult.requestsPerSecond;
@@ -142,6 +149,9 @@ async function main(): Promise<void> {
   const mixedFloorRatio = mixedResult.requestsPerSecond / floorResult.requestsPerSecond;
   const p99TargetMs = TARGETS.p99FloorMultiple * floorResult.p99Ms;
   const outsideExpressUs = allowedResult.cpuUsPerRequest - floorResult.cpuUsPerRequest;
+  const floorIndexRatio = floorIndexResult.requestsPerSecond / floorResult.requestsPerSecond;
+  const indexFloorRatio = allowedResult.requestsPerSecond / floorIndexResult.requestsPerSecond;
+  const policyIndexFloorRatio = policyResult.requestsPerSecond / floorIndexResult.requestsPerSecond;
 
   const rows = results.map(
     (r) =>
@@ -153,6 +163,8 @@ async function main(): Promise<void> {
     `throughput vs https limit    ${fixed(limitRatio, 2)}x`,
     `webhook p99                  ${fixed(allowedResult.p99Ms)} ms  (target <= ${TARGETS.p99FloorMultiple}x the floor's = ${fixed(p99TargetMs)} ms; the floor's own p99 is ${fixed(floorResult.p99Ms)} ms)  ${verdict(allowedResult.p99Ms <= p99TargetMs)}`,
     `CPU per request              webhook ${fixed(allowedResult.cpuUsPerRequest, 0)} µs, express floor ${fixed(floorResult.cpuUsPerRequest, 0)} µs, https limit ${fixed(limitResult.cpuUsPerRequest, 0)} µs: ${fixed(outsideExpressUs, 0)} µs outside express`,
+    `express floor + index        ${fixed(floorIndexRatio, 2)}x the floor, p99 ${fixed(floorIndexResult.p99Ms)} ms (${fixed(floorIndexResult.p99Ms / floorResult.p99Ms, 2)}x the floor's), CPU ${fixed(floorIndexResult.cpuUsPerRequest - floorResult.cpuUsPerRequest, 0)} µs/req more, RSS ${fixed(floorIndexRssMb)} MB: the floor holding the webhook's index of ${cluster.pods} pods, doing nothing with it`,
+    `against the floor + index    webhook ${fixed(indexFloorRatio, 2)}x, p99 ${fixed(allowedResult.p99Ms / floorIndexResult.p99Ms, 2)}x its p99; with ${policyCount} policies ${fixed(policyIndexFloorRatio, 2)}x; CPU ${fixed(allowedResult.cpuUsPerRequest - floorIndexResult.cpuUsPerRequest, 0)} µs/req for the webhook's own work`,
     `with 10% denied (live confirm reads)  ${fixed(mixedFloorRatio, 2)}x the floor, p99 ${fixed(mixedResult.p99Ms)} ms, CPU ${fixed(mixedResult.cpuUsPerRequest, 0)} µs/req  (reported, no target)`,
     `with ${policyCount} policies (20 CEL)     ${fixed(policyFloorRatio, 2)}x the floor  (target >= ${TARGETS.policyFloorRatio}x; ${fixed(policyResult.requestsPerSecond / allowedResult.requestsPerSecond, 2)}x without policies), p99 ${fixed(policyResult.p99Ms)} ms, CPU ${fixed(policyResult.cpuUsPerRequest, 0)} µs/req  ${verdict(policyFloorRatio >= TARGETS.policyFloorRatio)}`,
     `webhook peak RSS             ${fixed(peakRssMb)} MB  (after sync ${fixed(rssAfterSyncMb)} MB; with policies ${fixed(policyPeakRssMb)} MB; target <= ${TARGETS.rssMb} MB)  ${verdict(Math.max(peakRssMb, policyPeakRssMb) <= TARGETS.rssMb)}`,
@@ -189,7 +201,7 @@ async function main(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
     path.join(resultsDir, 'latest.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, nodeFlags, env: deployment.env, cpus: os.cpus().length, loadAverage: os.loadavg(), connections: CONNECTIONS, durationS: DURATION_S, cluster: { pods: cluster.pods, pdbs: cluster.pdbs }, results, decisions, policyDecisions, floorRatio, limitRatio, mixedFloorRatio, policyFloorRatio, outsideExpressUs, peakRssMb, policyPeakRssMb, rssAfterSyncMb, readyS, security }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, nodeFlags, env: deployment.env, cpus: os.cpus().length, loadAverage: os.loadavg(), connections: CONNECTIONS, durationS: DURATION_S, cluster: { pods: cluster.pods, pdbs: cluster.pdbs }, results, decisions, policyDecisions, floorRatio, floorIndexRatio, indexFloorRatio, policyIndexFloorRatio, floorIndexRssMb, limitRatio, mixedFloorRatio, policyFloorRatio, outsideExpressUs, peakRssMb, policyPeakRssMb, rssAfterSyncMb, readyS, security }, null, 2)}\n`,
   );
   rmSync(dir, { recursive: true, force: true });
 }

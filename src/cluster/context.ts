@@ -51,13 +51,17 @@ function withPod(pods: readonly PodFacts[], pod: PodFacts): readonly PodFacts[] 
  * pod's namespace (read live when the pod was), so that both agree on disruptedPods.
  */
 export function evictionContext(pod: PodFacts, lookups: ClusterLookups, podNamespacePdbs: readonly PdbFacts[]): EvictionContext {
-  const top = topController(pod, lookups);
-  const peers = new Map<DisruptionScope, readonly PodFacts[]>();
+  // Each part on first read: without policies only the namespace is read (the protect annotation).
+  let top: OwnerRef | undefined | null = null; // null: not looked up yet
+  const topOnce = () => (top === null ? (top = topController(pod, lookups)) : top);
+  let peers: Map<DisruptionScope, readonly PodFacts[]> | undefined;
   let ownNamespaceDisruptions: ReadonlySet<string> | undefined;
 
   const peersOf = (scope: DisruptionScope): readonly PodFacts[] => {
+    peers ??= new Map();
     let pods = peers.get(scope);
     if (pods !== undefined) return pods;
+    const top = scope === 'owner' ? topOnce() : undefined;
     if (scope === 'namespace') {
       pods = withPod(lookups.podsInNamespace(pod.namespace), pod);
     } else if (scope === 'node') {
@@ -85,7 +89,7 @@ export function evictionContext(pod: PodFacts, lookups: ClusterLookups, podNames
     // On first read: counting a controller's pods reads the whole namespace, and only policies
     // with replica or owner rules ask for the owner.
     get owner() {
-      return (owner ??= ownerFacts(pod, top, lookups, () => peersOf('owner')));
+      return (owner ??= ownerFacts(pod, topOnce(), lookups, () => peersOf('owner')));
     },
     peers: peersOf,
     isRecordedDisruption: (other) => {

@@ -35,6 +35,21 @@ describe('evictionContext()', () => {
     expect(context.peers('owner').map((pod) => pod.name)).toEqual(['web-1', 'web-2']);
   });
 
+  it('looks up the owner chain only when the owner or its peers are read, and once', () => {
+    const pod = ofRs('web-1', 'web-new');
+    const lookups = lookupsOf([pod], [deployment, ...replicaSets]);
+    const workloadLookup = jest.spyOn(lookups, 'workload');
+    const context = evictionContext(pod, lookups, []);
+    expect(context.namespace).toBeUndefined();
+    expect(context.peers('namespace')).toEqual([pod]);
+    expect(workloadLookup).not.toHaveBeenCalled();
+
+    expect(context.owner).toMatchObject({ kind: 'Deployment', name: 'web' });
+    expect(context.peers('owner')).toEqual([pod]);
+    // The pod's own chain once for the owner (ReplicaSet, then Deployment), and once per peer compared.
+    expect(workloadLookup.mock.calls.filter(([kind]) => kind === 'ReplicaSet')).toHaveLength(2);
+  });
+
   it('keeps a ReplicaSet without a Deployment, and a StatefulSet, as the owner', () => {
     const standalone = workload('ReplicaSet', 'solo', 2);
     const pod = ofRs('solo-1', 'solo');

@@ -6,7 +6,7 @@ import type { EvictionAttempt, Verdict } from '../domain';
 import type { AuditFile } from './audit-file';
 import type { DenialMetrics } from './denial-metrics';
 import type { EventRecorder } from './events';
-import { withoutRedaction, type Logger } from './logger';
+import { isoNow, withoutRedaction, type Logger } from './logger';
 import type { WebhookMetrics } from './metrics';
 import { auditRecord, type AuditRecord, type DecisionContext } from './record';
 import type { RecentDecisions } from './recent';
@@ -47,7 +47,7 @@ export class DecisionTrail {
     const audit = auditRecord(attempt, verdict, context);
     const msg = verdict.allowed ? MSG_ALLOWED : MSG_DENIED;
     this.auditLog.info({ audit }, msg);
-    const entry: AuditEntry = { time: new Date().toISOString(), msg, audit };
+    const entry: AuditEntry = { time: isoNow(), msg, audit };
     recent?.add(entry);
     file?.write(entry);
     metrics?.observeDecision(verdict, attempt.dryRun, durationSeconds);

@@ -5,9 +5,10 @@
 // and the .heapsnapshot (open it in Chrome DevTools) into the output folder.
 // Environment: PROFILE_DURATION (seconds of load, default 60), PROFILE_STREAM (allowed|mixed),
 // PROFILE_POLICIES=1 (load the bench's 100 policies), PROFILE_TARGET=floor or floor-index (profile
-// the express floor, or the floor holding the webhook's index of the cluster, instead), PROFILE_HEAP (load: snapshot after the load, the default; sync: snapshot after
-// sync and no load; none), PROFILE_ALLOCATIONS=promoted (sample only the allocations that outlive
-// the young generation), PROFILE_OUT (folder, default bench/results/profile),
+// the express floor, or the floor holding the webhook's index of the cluster, instead),
+// PROFILE_HEAP (load: snapshot after the load, the default; sync: snapshot after sync and no load;
+// none), PROFILE_ALLOCATIONS=promoted (sample only the allocations that outlive the young
+// generation), PROFILE_OUT (folder, default bench/results/profile),
 // BENCH_CONNECTIONS, BENCH_WEBHOOK_ARGS, BENCH_NODE_ARGS (extra node flags, e.g. --trace-gc).
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,8 +1,8 @@
 // `npm run bench`: the webhook against a synthetic cluster of 100k pods and 10k PDBs, next to a
 // bare express app answering a fixed AdmissionReview (the floor), the same app holding the webhook's
 // index of that cluster (the floor + index: what the heap alone costs), and a bare node https
-// server (the limit), all over HTTPS on 127.0.0.1 with 50 connections, each server in its own process and the
-// load generator (autocannon) in one more. Figures are reported as ratios measured in the same
+// server (the limit), all over HTTPS on 127.0.0.1 with 50 connections, each server in its own
+// process and the load generator (autocannon) in one more. Figures are reported as ratios measured in the same
 // run, because machines are noisy, with the CPU time each server spent per request. A second
 // webhook then serves the same cluster with 100 EvictionPolicies (20 of them CEL) loaded.
 // Environment: BENCH_DURATION (seconds per target, default 10), BENCH_WARMUP (seconds before each,
@@ -125,6 +125,7 @@ async function main(): Promise<void> {
     await measure('eviction-guard, allowed', webhookPid, webhook.port, 'allowed', true),
     await measure('eviction-guard, 10% denied', webhookPid, webhook.port, 'mixed', true),
   ];
+  floorIndex.kill('SIGTERM');
   const peakRssMb = memoryMb(webhookPid, 'VmHWM');
   webhook.child.kill('SIGTERM');
 
@@ -140,7 +141,6 @@ async function main(): Promise<void> {
   const policyResult = await measure(`eviction-guard, ${policyCount} policies`, policyWebhook.child.pid!, policyWebhook.port, 'allowed', true);
   const policyPeakRssMb = memoryMb(policyWebhook.child.pid!, 'VmHWM');
   policyWebhook.child.kill('SIGTERM');
-  floorIndex.kill('SIGTERM');
   const [limitResult, floorResult, floorIndexResult, allowedResult, mixedResult] = results;
   results.push(policyResult);
   const policyFloorRatio = policyResult.requestsPerSecond / floorResult.requestsPerSecond;

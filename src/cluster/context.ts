@@ -61,18 +61,18 @@ export function evictionContext(pod: PodFacts, lookups: ClusterLookups, podNames
     peers ??= new Map();
     let pods = peers.get(scope);
     if (pods !== undefined) return pods;
-    const top = scope === 'owner' ? topOnce() : undefined;
+    const controller = scope === 'owner' ? topOnce() : undefined;
     if (scope === 'namespace') {
       pods = withPod(lookups.podsInNamespace(pod.namespace), pod);
     } else if (scope === 'node') {
       const node = pod.nodeName;
       pods = node === undefined ? [] : withPod(lookups.podsOnNode(node), pod);
-    } else if (top === undefined) {
+    } else if (controller === undefined) {
       pods = [pod];
     } else {
       const sameOwner = lookups.podsInNamespace(pod.namespace).filter((other) => {
         const otherTop = topController(other, lookups);
-        return otherTop?.kind === top.kind && otherTop.name === top.name;
+        return otherTop?.kind === controller.kind && otherTop.name === controller.name;
       });
       pods = withPod(sameOwner, pod);
     }
